@@ -1,0 +1,67 @@
+"""Hybrid reads: a long-term summary beside a local window of raw pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .attention import attend
+from .cache import SlidingWindow
+from .checks import positive_int, unit_interval
+from .cumavg import CumulativeAverage
+from .memory import Memory, RingBuffer, concat_pairs
+from .neural import LinearAttention
+
+
+class SummaryWindow(Memory):
+    """Attention over [summary; local window]: the cumulative average of all pairs so far, as one
+    extra pair, in front of the last n_c raw pairs. The window lets the query choose; the summary
+    keeps a trace of everything older.
+    """
+
+    def __init__(self, n_c: int) -> None:
+        super().__init__()
+        self.summary = CumulativeAverage()
+        self.local = SlidingWindow(n_c)
+
+    def _update(self, key, value) -> None:
+        self.summary.update(key, value)
+        self.local.update(key, value)
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        mem_key, mem_value = self.summary.mem
+        window = (self.local.window.keys, self.local.window.values)
+        return attend(query, *concat_pairs((mem_key[None, :], mem_value[None, :]), window))
+
+    @property
+    def state_size(self) -> int:
+        return self.summary.state_size + self.local.state_size
+
+
+class InfiniAttention(Memory):
+    """Infini-attention style: local attention over the last n_c pairs, plus a linear (outer
+    product) memory of every pair that has left the window, mixed by a gate g:
+        g * Att(q, window) + (1 - g) * M phi(q) / (z . phi(q)).
+    """
+
+    def __init__(self, n_c: int, gate: float = 0.5, phi="elu+1") -> None:
+        super().__init__()
+        self.window = RingBuffer(positive_int(n_c, "n_c"))
+        self.long_term = LinearAttention(phi=phi)
+        self.gate = unit_interval(gate, "gate", closed_right=True)
+
+    def _update(self, key, value) -> None:
+        evicted = self.window.push(key, value, self.count)
+        if evicted is not None:
+            self.long_term.update(evicted[0], evicted[1])
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        local = attend(query, self.window.keys, self.window.values)
+        if self.long_term.count == 0:
+            return local
+        return self.gate * local + (1 - self.gate) * self.long_term.read(query)
+
+    @property
+    def state_size(self) -> int:
+        return self.window.size * ((self.d_k or 0) + (self.d_v or 0)) + self.long_term.state_size

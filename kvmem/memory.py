@@ -1,0 +1,178 @@
+"""The one small interface every memory shares: update with a pair, read with a query.
+
+A memory conforms to the recurrent update Mem_i = f((k_i, v_i), Mem_{i-1}): `update` sees the
+newest pair and the memory's own state, never the raw pairs that came before.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from .attention import attend
+from .checks import as_pair_sequences, as_sequence, as_vector
+
+
+class Memory(ABC):
+    """Base class: subclasses implement `_update`, `read` and `state_size`."""
+
+    def __init__(self) -> None:
+        self.d_k: int | None = None
+        self.d_v: int | None = None
+        self.count = 0  # pairs seen so far: after position i, count = i + 1
+
+    def update(self, key, value) -> None:
+        """Mem_i = f((k_i, v_i), Mem_{i-1})."""
+        key = as_vector(key, "key", dim=self.d_k)
+        value = as_vector(value, "value", dim=self.d_v)
+        if self.d_k is None:
+            self.d_k, self.d_v = key.shape[0], value.shape[0]
+        self._update(key, value)
+        self.count += 1
+
+    @abstractmethod
+    def _update(self, key: np.ndarray, value: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def read(self, query) -> np.ndarray:
+        """What the memory returns for the query q_i (a vector of dimension d_v)."""
+
+    @property
+    @abstractmethod
+    def state_size(self) -> int:
+        """How many numbers the memory holds now."""
+
+    def _check_nonempty(self) -> None:
+        if self.count == 0:
+            raise ValueError(f"{type(self).__name__} is empty: update it with at least one pair before reading")
+
+    def _check_query(self, query) -> np.ndarray:
+        self._check_nonempty()
+        return as_vector(query, "query", dim=self.d_k)
+
+
+class AveragedPair(Memory):
+    """A memory whose state is one averaged pair Mem = (k_bar, v_bar).
+
+    Att(q, Mem) over a single pair puts softmax weight 1 on it, so the read returns v_bar
+    whatever the query is.
+    """
+
+    @property
+    def mem(self) -> tuple[np.ndarray, np.ndarray]:
+        """(averaged key, averaged value) after the last update."""
+        self._check_nonempty()
+        return self._mem()
+
+    @abstractmethod
+    def _mem(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        mem_key, mem_value = self._mem()
+        return attend(query, mem_key[None, :], mem_value[None, :])
+
+    @property
+    def state_size(self) -> int:
+        return (self.d_k or 0) + (self.d_v or 0)
+
+
+def run(memory: Memory, keys, values, queries=None) -> np.ndarray | None:
+    """Step `memory` through the sequence; with queries, return the read after each update.
+
+    Row i of the result is the memory's answer to q_i once (k_i, v_i) is stored.
+    """
+    keys, values = as_pair_sequences(keys, values)
+    if queries is not None:
+        queries = as_sequence(queries, "queries")
+        if queries.shape[0] != keys.shape[0]:
+            raise ValueError(f"queries must have one row per position ({keys.shape[0]}); got {queries.shape}")
+    reads = []
+    for i in range(keys.shape[0]):
+        memory.update(keys[i], values[i])
+        if queries is not None:
+            reads.append(memory.read(queries[i]))
+    return np.array(reads) if queries is not None else None
+
+
+class RingBuffer:
+    """The last `capacity` pairs, oldest first, with their positions: a FIFO of raw pairs."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._keys: np.ndarray | None = None
+        self._values: np.ndarray | None = None
+        self._positions = np.full(capacity, -1, dtype=np.int64)
+        self._next = 0  # slot the next pair goes to
+        self.size = 0
+
+    def push(self, key: np.ndarray, value: np.ndarray, position: int):
+        """Store a pair; return the (key, value, position) it evicted, or None."""
+        if self._keys is None:
+            self._keys = np.zeros((self.capacity, key.shape[0]), dtype=key.dtype)
+            self._values = np.zeros((self.capacity, value.shape[0]), dtype=value.dtype)
+        evicted = None
+        if self.size == self.capacity:
+            slot = self._next
+            evicted = (self._keys[slot].copy(), self._values[slot].copy(), int(self._positions[slot]))
+        self._keys[self._next] = key
+        self._values[self._next] = value
+        self._positions[self._next] = position
+        self._next = (self._next + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+        return evicted
+
+    def _order(self) -> np.ndarray:
+        start = (self._next - self.size) % self.capacity
+        return (start + np.arange(self.size)) % self.capacity
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._keys[self._order()] if self.size else np.zeros((0, 0))
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[self._order()] if self.size else np.zeros((0, 0))
+
+    @property
+    def positions(self) -> np.ndarray:
+        return self._positions[self._order()]
+
+    def clear(self) -> None:
+        self.size = 0
+        self._next = 0
+
+
+class PairStore:
+    """An append-only store of pairs that grows by doubling: O(d) amortised per append."""
+
+    def __init__(self) -> None:
+        self._keys: np.ndarray | None = None
+        self._values: np.ndarray | None = None
+        self.size = 0
+
+    def append(self, key: np.ndarray, value: np.ndarray) -> None:
+        if self._keys is None:
+            self._keys = np.zeros((16, key.shape[0]), dtype=key.dtype)
+            self._values = np.zeros((16, value.shape[0]), dtype=value.dtype)
+        elif self.size == self._keys.shape[0]:
+            self._keys = np.concatenate([self._keys, np.zeros_like(self._keys)])
+            self._values = np.concatenate([self._values, np.zeros_like(self._values)])
+        self._keys[self.size] = key
+        self._values[self.size] = value
+        self.size += 1
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._keys[: self.size] if self.size else np.zeros((0, 0))
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._values[: self.size] if self.size else np.zeros((0, 0))
+
+
+def concat_pairs(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack the non-empty (keys, values) parts in order: the pairs a read attends over."""
+    parts = [p for p in parts if p[0] is not None and p[0].shape[0] > 0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])

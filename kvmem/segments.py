@@ -1,0 +1,174 @@
+"""Segment-level recurrence and retrieval: FIFO, compressive and kNN memories.
+
+The sequence is cut into segments of n_s tokens. When a segment is complete it becomes the
+newest key-value pairs S_kv, and the memory is updated by Mem = Update(S_kv, Mem_pre).
+A read attends over [memory; the current segment up to the query's position].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .attention import attend
+from .checks import positive_int
+from .memory import Memory, PairStore, RingBuffer, concat_pairs
+
+
+class _SegmentMemory(Memory):
+    """Collects tokens into the current segment; a complete segment is handed to `_store`."""
+
+    def __init__(self, n_s: int) -> None:
+        super().__init__()
+        self.n_s = positive_int(n_s, "n_s")
+        self.segment = RingBuffer(self.n_s)
+
+    def _update(self, key, value) -> None:
+        self.segment.push(key, value, self.count)
+        if self.segment.size == self.n_s:
+            self._store(self.segment.keys, self.segment.values, self.segment.positions)
+            self.segment.clear()
+
+    def _store(self, keys: np.ndarray, values: np.ndarray, positions: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _current(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.segment.keys, self.segment.values
+
+
+class FIFOMemory(_SegmentMemory):
+    """Mem = FIFO(S_kv, Mem_pre): the last `n_mem` complete pairs, oldest dropped first.
+
+    With n_mem = n_s this is Transformer-XL's cache of the previous segment: a read attends
+    over [cached previous segment; current segment].
+    """
+
+    def __init__(self, n_s: int, n_mem: int | None = None) -> None:
+        super().__init__(n_s)
+        self.n_mem = positive_int(n_mem if n_mem is not None else n_s, "n_mem")
+        self.cache = RingBuffer(self.n_mem)
+
+    def _store(self, keys, values, positions) -> None:
+        for key, value, pos in zip(keys, values, positions):
+            self.cache.push(key, value, int(pos))
+
+    def positions(self) -> np.ndarray:
+        """Positions held, oldest first: cached pairs, then the current segment."""
+        return np.concatenate([self.cache.positions, self.segment.positions])
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        return attend(query, *concat_pairs((self.cache.keys, self.cache.values), self._current()))
+
+    @property
+    def state_size(self) -> int:
+        return (self.cache.size + self.segment.size) * ((self.d_k or 0) + (self.d_v or 0))
+
+
+def compress_mean_pool(keys: np.ndarray, values: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
+    """The compression rule: each run of c consecutive pairs becomes their mean (n_s -> n_s / c)."""
+    n = keys.shape[0] // c * c
+    return (keys[:n].reshape(-1, c, keys.shape[1]).mean(axis=1),
+            values[:n].reshape(-1, c, values.shape[1]).mean(axis=1))
+
+
+class CompressiveMemory(_SegmentMemory):
+    """Compressive Transformer memory: Mem (n_mem raw pairs) and CMem (n_cmem compressed pairs).
+
+    Order of events when a segment S_kv completes:
+      1. S_kv is appended to Mem;
+      2. while Mem holds more than n_mem pairs, its oldest n_s pairs are evicted,
+         compressed to n_s / c pairs by mean pooling, and appended to CMem;
+      3. while CMem holds more than n_cmem pairs, its oldest pairs are dropped.
+    A read attends over [CMem; Mem; current segment].
+    """
+
+    def __init__(self, n_s: int, c: int, n_mem: int | None = None, n_cmem: int | None = None) -> None:
+        super().__init__(n_s)
+        self.c = positive_int(c, "c")
+        if self.n_s % self.c:
+            raise ValueError(f"the segment size n_s={self.n_s} must be a multiple of the compression rate c={self.c}")
+        self.n_mem = positive_int(n_mem if n_mem is not None else n_s, "n_mem")
+        if self.n_mem % self.n_s:
+            raise ValueError(f"n_mem={self.n_mem} must be a multiple of the segment size n_s={self.n_s}")
+        self.n_cmem = positive_int(n_cmem if n_cmem is not None else n_s, "n_cmem")
+        self.mem_keys = self.mem_values = None
+        self.mem_positions = np.zeros(0, dtype=np.int64)
+        self.cmem_keys = self.cmem_values = None
+        self.cmem_spans = np.zeros((0, 2), dtype=np.int64)  # first and last position pooled
+
+    def _store(self, keys, values, positions) -> None:
+        if self.mem_keys is None:
+            self.mem_keys, self.mem_values = keys[:0], values[:0]
+            self.cmem_keys, self.cmem_values = keys[:0], values[:0]
+        self.mem_keys = np.concatenate([self.mem_keys, keys])
+        self.mem_values = np.concatenate([self.mem_values, values])
+        self.mem_positions = np.concatenate([self.mem_positions, positions])
+        while self.mem_keys.shape[0] > self.n_mem:
+            self._evict_oldest_segment()
+
+    def _evict_oldest_segment(self) -> None:
+        old_k, old_v, old_pos = self.mem_keys[: self.n_s], self.mem_values[: self.n_s], self.mem_positions[: self.n_s]
+        self.mem_keys, self.mem_values = self.mem_keys[self.n_s:], self.mem_values[self.n_s:]
+        self.mem_positions = self.mem_positions[self.n_s:]
+        comp_k, comp_v = compress_mean_pool(old_k, old_v, self.c)
+        spans = np.stack([old_pos[:: self.c], old_pos[self.c - 1:: self.c]], axis=1)
+        self.cmem_keys = np.concatenate([self.cmem_keys, comp_k])[-self.n_cmem:]
+        self.cmem_values = np.concatenate([self.cmem_values, comp_v])[-self.n_cmem:]
+        self.cmem_spans = np.concatenate([self.cmem_spans, spans])[-self.n_cmem:]
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        return attend(query, *concat_pairs((self.cmem_keys, self.cmem_values),
+                                           (self.mem_keys, self.mem_values), self._current()))
+
+    @property
+    def state_size(self) -> int:
+        held = self.segment.size
+        if self.mem_keys is not None:
+            held += self.mem_keys.shape[0] + self.cmem_keys.shape[0]
+        return held * ((self.d_k or 0) + (self.d_v or 0))
+
+
+class KNNMemory(Memory):
+    """Local window plus a retrieved memory, mixed by a gate (Memorizing Transformers style).
+
+    Mem is the last n_c pairs; every pair that leaves it goes to an external store. A read
+    retrieves the top_k stored pairs whose keys score highest against q (Mem_knn) and returns
+        g * Att(q, Mem) + (1 - g) * Att(q, Mem_knn),
+    with g a scalar or a vector of length d_v in [0, 1]. The store grows with the sequence.
+    """
+
+    def __init__(self, n_c: int, top_k: int = 4, gate=0.5) -> None:
+        super().__init__()
+        self.n_c = positive_int(n_c, "n_c")
+        self.top_k = positive_int(top_k, "top_k")
+        self.gate = np.asarray(gate, dtype=float)
+        if not np.all((self.gate >= 0) & (self.gate <= 1)):
+            raise ValueError(f"the gate g must lie in [0, 1]; got {gate}")
+        self.window = RingBuffer(self.n_c)
+        self.store = PairStore()
+
+    def _update(self, key, value) -> None:
+        evicted = self.window.push(key, value, self.count)
+        if evicted is not None:
+            self.store.append(evicted[0], evicted[1])
+
+    def retrieve(self, query) -> tuple[np.ndarray, np.ndarray]:
+        """Mem_knn: the top_k stored pairs with the highest scores q . k, best first."""
+        scores = self.store.keys @ query
+        k = min(self.top_k, self.store.size)
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best])]
+        return self.store.keys[best], self.store.values[best]
+
+    def read(self, query) -> np.ndarray:
+        query = self._check_query(query)
+        local = attend(query, self.window.keys, self.window.values)
+        if self.store.size == 0:
+            return local
+        retrieved = attend(query, *self.retrieve(query))
+        return self.gate * local + (1 - self.gate) * retrieved
+
+    @property
+    def state_size(self) -> int:
+        return (self.window.size + self.store.size) * ((self.d_k or 0) + (self.d_v or 0))
