@@ -8,12 +8,14 @@ ENV_STAMP    := $(VENV)/.installed
 VENDOR_STAMP := _vendor/mathjax/tex-mml-chtml.js
 BUILD_FLAGS  := -W -n --keep-going
 
-.PHONY: book test env vendor clean benchmarks
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: book test env vendor browser clean benchmarks
 
 book: $(ENV_STAMP) $(VENDOR_STAMP)
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
 
-test: book
+test: book browser
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
@@ -35,6 +37,12 @@ $(VENDOR_STAMP): package.json package-lock.json
 	rm -rf _vendor/mathjax
 	mkdir -p _vendor
 	cp -r node_modules/mathjax/es5 _vendor/mathjax
+
+# The browser test drives Debian's chromium (Playwright's own browser download is not used);
+# KVMEM_CHROMIUM names another Chromium-based browser instead.
+browser:
+	@test -n "$$KVMEM_CHROMIUM" || command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 clean:
 	rm -rf _build
