@@ -1,0 +1,105 @@
+"""The cumulative average, checked against its definition computed directly."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import kvmem
+
+
+def mean_of_prefixes(x: np.ndarray) -> np.ndarray:
+    """The definition: row i is (1/(i+1)) * sum of rows 0..i, summed afresh for every i."""
+    return np.array([x[: i + 1].sum(axis=0) / (i + 1) for i in range(x.shape[0])])
+
+
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+def sequences(dtype):
+    shape = st.tuples(st.integers(1, 60), st.integers(1, 6))
+    return arrays(dtype, shape, elements=st.floats(-100, 100, width=32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_streaming_equals_batch_equals_definition(data, dtype):
+    keys = data.draw(sequences(dtype))
+    values = data.draw(arrays(dtype, (keys.shape[0], data.draw(st.integers(1, 4))),
+                              elements=st.floats(-100, 100, width=32)))
+    batch_keys, batch_values = kvmem.cumulative_average(keys, values)
+    np.testing.assert_allclose(batch_keys, mean_of_prefixes(keys.astype(np.float64)), **TOL[dtype])
+    np.testing.assert_allclose(batch_values, mean_of_prefixes(values.astype(np.float64)), **TOL[dtype])
+    memory = kvmem.CumulativeAverage()
+    for i in range(keys.shape[0]):
+        memory.update(keys[i], values[i])
+        np.testing.assert_allclose(memory.mem[0], batch_keys[i], **TOL[dtype])
+        np.testing.assert_allclose(memory.mem[1], batch_values[i], **TOL[dtype])
+    assert memory.mem[0].dtype == dtype
+
+
+def test_prefix_mean_across_block_boundaries():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50_000, 3))  # several blocks of rows
+    expected = np.cumsum(x, axis=0) / np.arange(1, x.shape[0] + 1)[:, None]
+    np.testing.assert_allclose(kvmem.prefix_mean(x), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_prefix_mean_writes_into_out():
+    x = np.arange(12.0).reshape(6, 2)
+    out = np.empty_like(x)
+    assert kvmem.prefix_mean(x, out=out) is out
+    np.testing.assert_array_equal(out[-1], x.mean(axis=0))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 100])
+def test_every_token_weighs_one_over_i_plus_one(n):
+    # Feed the impulses e_0, ..., e_{n-1}: coordinate j of Mem_i is the weight of token j.
+    impulses = np.eye(n)
+    weights, _ = kvmem.cumulative_average(impulses, impulses)
+    for i in range(n):
+        assert np.all(weights[i, : i + 1] == 1.0 / (i + 1))
+        assert np.all(weights[i, i + 1:] == 0.0)
+    memory = kvmem.CumulativeAverage()
+    kvmem.run(memory, impulses, impulses)
+    np.testing.assert_allclose(memory.mem[0], np.full(n, 1.0 / n), rtol=1e-14)
+
+
+def test_first_and_last_of_100_weigh_the_same():
+    impulses = np.eye(100)
+    weights, _ = kvmem.cumulative_average(impulses, impulses)
+    assert weights[99, 0] == weights[99, 99] == 1 / 100
+
+
+def test_read_of_one_averaged_pair_ignores_the_query():
+    rng = np.random.default_rng(1)
+    keys, values = rng.normal(size=(20, 4)), rng.normal(size=(20, 3))
+    memory = kvmem.CumulativeAverage()
+    kvmem.run(memory, keys, values)
+    for query in rng.normal(size=(5, 4)) * 10:
+        np.testing.assert_allclose(memory.read(query), values.mean(axis=0), rtol=1e-12)
+
+
+def test_compensated_float32_stream_beats_the_plain_update():
+    rng = np.random.default_rng(2)
+    stream = (1.0 + 0.01 * rng.standard_normal(300_000)).astype(np.float32)[:, None]
+    reference = stream.astype(np.float64).mean()
+    errors = {}
+    for compensated in (False, True):
+        mean = kvmem.RunningMean(compensated=compensated)
+        for x in stream:
+            mean.add(x)
+        assert mean.mean.dtype == np.float32
+        errors[compensated] = abs(float(mean.mean[0]) - reference) / reference
+    assert errors[True] < 1e-6
+    assert errors[True] < errors[False]
+
+
+def test_state_size_is_fixed():
+    memory = kvmem.CumulativeAverage()
+    rng = np.random.default_rng(3)
+    kvmem.run(memory, rng.normal(size=(10, 5)), rng.normal(size=(10, 2)))
+    size = memory.state_size
+    kvmem.run(memory, rng.normal(size=(1000, 5)), rng.normal(size=(1000, 2)))
+    assert memory.state_size == size == 7
