@@ -22,7 +22,7 @@ env: $(ENV_STAMP)
 
 vendor: $(VENDOR_STAMP)
 
-benchmarks: $(ENV_STAMP)
+benchmarks: $(ENV_STAMP)  ## about 4 minutes on 2 cores; writes benchmarks/results/
 	$(BIN)/python -m benchmarks
 
 $(ENV_STAMP): requirements.txt pyproject.toml

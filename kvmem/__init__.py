@@ -25,6 +25,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, plots, tasks, widgets
+from . import book, numerics, plots, tasks, widgets
 
 __version__ = "0.1.0"

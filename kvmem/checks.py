@@ -7,8 +7,12 @@ import numbers
 import numpy as np
 
 
-def as_sequence(array, name: str = "keys") -> np.ndarray:
-    """Return `array` as a float array of shape (n, d) with n >= 1, d >= 1 and finite entries."""
+def as_sequence(array, name: str = "keys", check_finite: bool = True) -> np.ndarray:
+    """Return `array` as a float array of shape (n, d) with n >= 1, d >= 1 and finite entries.
+
+    With check_finite=False the caller promises to check the result instead (`check_finite`),
+    which saves a pass over a large array.
+    """
     seq = _as_float_array(array, name)
     if seq.ndim != 2:
         raise ValueError(
@@ -19,7 +23,8 @@ def as_sequence(array, name: str = "keys") -> np.ndarray:
         raise ValueError(f"{name} is an empty sequence (shape {seq.shape}): it needs at least one position")
     if seq.shape[1] == 0:
         raise ValueError(f"{name} has vectors of dimension 0 (shape {seq.shape})")
-    _check_finite(seq, name)
+    if check_finite:
+        check_finite_entries(seq, name)
     return seq
 
 
@@ -32,14 +37,14 @@ def as_vector(array, name: str = "key", dim: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} is empty (shape {vec.shape})")
     if dim is not None and vec.shape[0] != dim:
         raise ValueError(f"{name} must have dimension {dim}; got shape {vec.shape}")
-    _check_finite(vec, name)
+    check_finite_entries(vec, name)
     return vec
 
 
-def as_pair_sequences(keys, values) -> tuple[np.ndarray, np.ndarray]:
+def as_pair_sequences(keys, values, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Check keys (n, d_k) and values (n, d_v) and that they hold the same number of positions."""
-    keys = as_sequence(keys, "keys")
-    values = as_sequence(values, "values")
+    keys = as_sequence(keys, "keys", check_finite)
+    values = as_sequence(values, "values", check_finite)
     if keys.shape[0] != values.shape[0]:
         raise ValueError(
             f"keys and values must have the same number of positions; "
@@ -85,7 +90,8 @@ def _as_float_array(array, name: str) -> np.ndarray:
     return arr
 
 
-def _check_finite(arr: np.ndarray, name: str) -> None:
+def check_finite_entries(arr: np.ndarray, name: str) -> None:
+    """Raise a ValueError naming the first NaN or inf in arr, if there is one."""
     bad = ~np.isfinite(arr)
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])

@@ -8,19 +8,54 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_pair_sequences, as_sequence
+from .checks import as_pair_sequences, as_sequence, check_finite_entries
 from .memory import AveragedPair
 
-# Rows per block in `prefix_mean`: a block of a few hundred KiB stays in cache while it is
-# summed, offset and scaled, so the whole array is read and written once.
-_BLOCK_BYTES = 1 << 18
+# Below this many columns a row is too short to amortise one numpy call per row, and the
+# prefix sums are taken by np.cumsum over blocks of rows that stay in cache instead.
+_WIDE_ROW = 2048
+_BLOCK_BYTES = 1 << 18       # rows per cumsum block: about 256 KiB of them
+_COLUMN_BLOCK = 16384        # wide rows are swept this many columns at a time, so the running
+                             # sum stays in cache
 
 
-def prefix_mean(x, out: np.ndarray | None = None) -> np.ndarray:
-    """All prefix means of the rows of x: out[i] = (1/(i+1)) sum_{j<=i} x[j], by prefix sums."""
-    x = as_sequence(x, "x")
+def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray:
+    """All prefix means of the rows of x: out[i] = (1/(i+1)) sum_{j<=i} x[j], by prefix sums.
+
+    Both paths read x once and write out once; which one is faster depends on the row width
+    (see benchmarks/cumavg_bandwidth.py).
+    """
+    x = as_sequence(x, name, check_finite=False)
     if out is None:
         out = np.empty_like(x)
+    elif out.shape != x.shape or out.dtype != x.dtype:
+        raise ValueError(f"out must have the shape {x.shape} and dtype {x.dtype} of x; "
+                         f"got {out.shape} and {out.dtype}")
+    if x.shape[1] >= _WIDE_ROW:
+        _prefix_mean_row_by_row(x, out)
+    else:
+        _prefix_mean_block_by_block(x, out)
+    # A NaN or inf anywhere in x reaches the last prefix mean, so checking that row (O(d))
+    # replaces a check of every entry before the work (a whole extra pass over x).
+    if not np.all(np.isfinite(out[-1])):
+        check_finite_entries(x, name)
+        raise ValueError(f"the sums of {name} overflow the range of {x.dtype}")
+    return out
+
+
+def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
+    """S_i = S_{i-1} + x_i and out_i = S_i / (i+1), one whole row (a vector operation) per step."""
+    n, d = x.shape
+    for start in range(0, d, _COLUMN_BLOCK):
+        cols = slice(start, start + _COLUMN_BLOCK)
+        running = np.zeros(min(_COLUMN_BLOCK, d - start), dtype=x.dtype)
+        for i in range(n):
+            np.add(running, x[i, cols], out=running)
+            np.multiply(running, 1.0 / (i + 1), out=out[i, cols])
+
+
+def _prefix_mean_block_by_block(x: np.ndarray, out: np.ndarray) -> None:
+    """np.cumsum over blocks of rows that fit in cache, carrying the sum from block to block."""
     n, d = x.shape
     rows = max(1, _BLOCK_BYTES // (d * x.itemsize))
     running = np.zeros(d, dtype=x.dtype)  # sum of all rows before the block
@@ -31,13 +66,12 @@ def prefix_mean(x, out: np.ndarray | None = None) -> np.ndarray:
         block += running
         running = block[-1].copy()
         block /= np.arange(start + 1, stop + 1, dtype=x.dtype)[:, None]
-    return out
 
 
 def cumulative_average(keys, values) -> tuple[np.ndarray, np.ndarray]:
     """Mem_i for every prefix at once: row i of each result is (1/(i+1)) sum_{j<=i} of the rows."""
-    keys, values = as_pair_sequences(keys, values)
-    return prefix_mean(keys), prefix_mean(values)
+    keys, values = as_pair_sequences(keys, values, check_finite=False)  # prefix_mean checks
+    return prefix_mean(keys, name="keys"), prefix_mean(values, name="values")
 
 
 class RunningMean:

@@ -46,6 +46,21 @@ def test_prefix_mean_across_block_boundaries():
     np.testing.assert_allclose(kvmem.prefix_mean(x), expected, rtol=1e-9, atol=1e-12)
 
 
+def test_prefix_mean_of_wide_rows():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(37, 20_000))  # the row-by-row path, in two column blocks
+    expected = np.cumsum(x, axis=0) / np.arange(1, x.shape[0] + 1)[:, None]
+    np.testing.assert_allclose(kvmem.prefix_mean(x), expected, rtol=1e-9, atol=1e-12)
+    impulses = np.eye(3000)
+    weights = kvmem.prefix_mean(impulses)
+    assert weights[2999, 0] == weights[2999, 2999] == 1 / 3000
+
+
+def test_prefix_mean_checks_out():
+    with pytest.raises(ValueError, match="out must have the shape"):
+        kvmem.prefix_mean(np.ones((3, 2)), out=np.empty((2, 3)))
+
+
 def test_prefix_mean_writes_into_out():
     x = np.arange(12.0).reshape(6, 2)
     out = np.empty_like(x)

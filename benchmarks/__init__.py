@@ -1,0 +1,1 @@
+"""Benchmarks of the memory library. Run them all with `make benchmarks` (python -m benchmarks)."""

@@ -1,0 +1,32 @@
+"""Run every benchmark (or those named): python -m benchmarks [name ...]."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from benchmarks import cumavg_bandwidth, float32_accuracy, scaling, streaming_flat
+from benchmarks.common import RESULTS, log
+
+BENCHMARKS = {
+    "cumavg_bandwidth": cumavg_bandwidth,
+    "streaming_flat": streaming_flat,
+    "scaling": scaling,
+    "float32_accuracy": float32_accuracy,
+}
+
+
+def main(names: list[str]) -> None:
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {unknown}; choose from {sorted(BENCHMARKS)}")
+    chosen = names or list(BENCHMARKS)
+    for k, name in enumerate(chosen, 1):
+        log(f"[{k}/{len(chosen)}] {name}")
+        start = time.perf_counter()
+        BENCHMARKS[name].main()
+        log(f"      done in {time.perf_counter() - start:.0f} s -> {RESULTS / (name + '.json')}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,112 @@
+"""Per-sequence time, peak memory and state size of every memory against full causal attention.
+
+Each memory reads a sequence of N (q_i, k_i, v_i) token by token: update with (k_i, v_i), then
+read with q_i, as a decoder does. Full attention is computed in blocks of queries
+(kvmem.causal_attention) so that it fits in memory. The fitted log-log slope of time against N
+is about 1 for a fixed-size memory and about 2 for full attention.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import kvmem
+from benchmarks.common import fit_slope, log, write_result
+from kvmem.book import COLORS
+
+D = 64
+SIZES = [1024, 2048, 4096, 8192, 16384, 32768]
+
+MEMORIES = {
+    "cumavg": lambda: kvmem.CumulativeAverage(),
+    "window_average": lambda: kvmem.WindowAverage(64),
+    "ema": lambda: kvmem.ExponentialAverage(0.99),
+    "sliding_window": lambda: kvmem.SlidingWindow(256),
+    "summary_window": lambda: kvmem.SummaryWindow(256),
+    "fifo": lambda: kvmem.FIFOMemory(n_s=256),
+    "compressive": lambda: kvmem.CompressiveMemory(n_s=256, c=4, n_mem=256, n_cmem=256),
+    "linear": lambda: kvmem.LinearAttention(),
+    "delta": lambda: kvmem.DeltaRule(beta=0.5),
+    "rnn": lambda: kvmem.RNNMemory(d_hidden=128),
+    "knn": lambda: kvmem.KNNMemory(n_c=256, top_k=8),
+}
+GROWING = {"knn", "full_attention"}
+
+
+def sequence(n: int):
+    rng = np.random.default_rng(n)
+    return rng.normal(size=(3, n, D))
+
+
+def run_memory(name: str, queries, keys, values) -> int:
+    """Stream the sequence through a memory; return its state size (numbers) at the end."""
+    if name == "full_attention":
+        kvmem.causal_attention(queries, keys, values, block=256)
+        return keys.size + values.size
+    memory = MEMORIES[name]()
+    kvmem.run(memory, keys, values, queries)
+    return memory.state_size
+
+
+def measure(name: str, n: int) -> dict:
+    queries, keys, values = sequence(n)
+    seconds = float("inf")
+    for _ in range(3 if n <= 4096 else 1):  # short runs are noisy: keep the best of three
+        start = time.perf_counter()
+        state = run_memory(name, queries, keys, values)
+        seconds = min(seconds, time.perf_counter() - start)
+    tracemalloc.start()
+    run_memory(name, queries, keys, values)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"n": n, "seconds": seconds, "peak_bytes": peak, "state_numbers": state}
+
+
+def main() -> dict:
+    names = list(MEMORIES) + ["full_attention"]
+    runs = {name: [] for name in names}
+    for name in names:
+        for n in SIZES:
+            runs[name].append(measure(name, n))
+        t = [r["seconds"] for r in runs[name]]
+        log(f"  {name:15s} slope {fit_slope(SIZES, t):.2f}   {t[-1]:.2f} s at N = {SIZES[-1]:,}")
+    slopes = {f"slope_{name}": fit_slope(SIZES, [r["seconds"] for r in runs[name]]) for name in names}
+    full_at_max = runs["full_attention"][-1]["seconds"]
+    speedups = {name: full_at_max / runs[name][-1]["seconds"] for name in MEMORIES}
+    fig, (ax_time, ax_state) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for name in names:
+        color = COLORS.get(name.split("_")[0], None) if name != "full_attention" else COLORS["full"]
+        style = "--" if name in GROWING else "-"
+        ax_time.plot(SIZES, [r["seconds"] for r in runs[name]], style, marker="o", ms=3, color=color, label=name)
+        ax_state.plot(SIZES, [r["state_numbers"] for r in runs[name]], style, marker="o", ms=3, color=color)
+    for ax, ylabel in ((ax_time, "seconds per sequence"), (ax_state, "numbers held at the end")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length N")
+        ax.set_ylabel(ylabel)
+    ax_time.legend(fontsize=7, ncol=2)
+    result = {
+        "description": f"token-by-token update + read for N = {SIZES[0]:,}..{SIZES[-1]:,}, d = {D}; "
+                       "full attention in blocks of 256 queries; peak_bytes from tracemalloc "
+                       "(it includes the N x d reads returned)",
+        **slopes,
+        "target_slope_fixed_size_max": 1.15,
+        "target_slope_full_attention_min": 1.8,
+        "speedup_at_max_n": speedups["cumavg"],
+        "speedup_at_max_n_by_memory": speedups,
+        "runs": runs,
+    }
+    write_result("scaling", result, fig)
+    plt.close(fig)
+    return result
+
+
+if __name__ == "__main__":
+    main()
