@@ -10,10 +10,18 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env vendor browser clean benchmarks
+.PHONY: book test env vendor browser cache-check clean benchmarks
 
-book: $(ENV_STAMP) $(VENDOR_STAMP)
+book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
+
+# The jupyter-cache re-runs a notebook only when its code changes. The chapters also depend on
+# the course package and the benchmark results: when those change, empty the cache.
+cache-check:
+	@hash=$$(cat kvmem/*.py benchmarks/results/*.json | sha256sum | cut -c1-16); \
+	if [ "$$(cat _build/.inputs-hash 2>/dev/null)" != "$$hash" ]; then \
+	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$hash" > _build/.inputs-hash; \
+	  echo "kvmem or benchmark results changed: notebooks will run again"; fi
 
 test: book browser
 	$(BIN)/python -m pytest

@@ -9,6 +9,7 @@ from .attention import attend, attention_weights, causal_attention, softmax
 from .cache import FullCache, SlidingWindow
 from .cumavg import CumulativeAverage, RunningMean, cumulative_average, prefix_mean
 from .hybrid import InfiniAttention, SummaryWindow
+from .influence import influence
 from .kv_cache import kv_bytes_per_token, memory_bytes
 from .memory import AveragedPair, Memory, run
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients

@@ -50,3 +50,23 @@ def show_source(*objects) -> "IPython.display.Markdown":
 
     blocks = [inspect.getsource(obj).rstrip() for obj in objects]
     return Markdown("```python\n" + "\n\n\n".join(blocks) + "\n```")
+
+
+def benchmark_result(name: str) -> dict | None:
+    """The committed results of benchmarks/<name>.py, or None where the repository is not at hand
+    (for example after a plain `pip install` on Colab)."""
+    import json
+    from pathlib import Path
+
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd().parent, Path.cwd()):
+        path = root / "benchmarks" / "results" / f"{name}.json"
+        if path.exists():
+            return json.loads(path.read_text())
+    print(f"(benchmarks/results/{name}.json is not here: clone the repository and run `make benchmarks`)")
+    return None
+
+
+def machine_line(result: dict) -> str:
+    """'measured on <cpu>, <cores> cores, numpy <version>, <date>' for a benchmark result."""
+    m = result["machine"]
+    return f"measured on {m['cpu']}, {m['cores']} cores, numpy {m['numpy']}, {result['date']}"

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .book import COLORS
 from .kv_cache import memory_bytes
 
 GIB = 2**30
+
+
+def offline_jshtml(anim) -> str:
+    """The animation as self-contained HTML and JavaScript (matplotlib's to_jshtml).
+
+    matplotlib links Font Awesome 4 from a CDN for its buttons; the book's theme already serves
+    Font Awesome (with the v4 class names), so the link is dropped and the page reads offline.
+    """
+    import matplotlib.pyplot as plt
+
+    html = anim.to_jshtml(default_mode="once")
+    plt.close(anim._fig)
+    return re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
 
 
 def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label_suffix: str = ""):
@@ -23,4 +38,134 @@ def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label
     ax.set_xlabel("tokens read, $i + 1$")
     ax.set_ylabel("memory (GiB)")
     ax.legend(loc="upper left")
+    return ax
+
+
+def _weights(n: int, n_c: int) -> dict[str, np.ndarray]:
+    """Influence matrices (W[i, j] = weight of token j in Mem_i) of the two memories compared."""
+    from .cumavg import cumulative_average
+    from .influence import influence
+    from .windows import window_average
+
+    return {"cumulative average": influence(cumulative_average, n),
+            f"window, $n_c$ = {n_c}": influence(lambda k, v: window_average(k, v, n_c), n)}
+
+
+def plot_token_weights(ax, i: int, n_c: int, n: int | None = None, highlight: int | None = None):
+    """Bars: the weight of each token j <= i in Mem_i, cumulative average beside a window."""
+    n = n or i + 1
+    weights = _weights(n, n_c)
+    j = np.arange(n)
+    for offset, ((name, w), color) in zip((-0.2, 0.2), zip(weights.items(), (COLORS["cumavg"], COLORS["window"]))):
+        ax.bar(j + offset, w[i], width=0.4, color=color, label=name)
+    if highlight is not None:
+        ax.axvline(highlight, color="#999999", ls=":", lw=1)
+    ax.set_xlim(-0.7, n - 0.3)
+    ax.set_ylim(0, 1.25 * max(w[i].max() for w in weights.values()))
+    ax.set_xlabel("token position j")
+    ax.set_ylabel(f"weight in Mem$_{{{i}}}$")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_dilution(ax, tokens=(0, 50), n: int = 300, n_c: int = 100):
+    """Lines: the weight of fixed tokens in Mem_i as i grows (dilution vs deletion)."""
+    weights = _weights(n, n_c)
+    i = np.arange(n)
+    for (name, w), color in zip(weights.items(), (COLORS["cumavg"], COLORS["window"])):
+        for j, style in zip(tokens, ("-", "--")):
+            ax.plot(i[j:], w[j:, j], style, color=color, label=f"token {j}, {name}")
+    ax.set_xlabel("position i")
+    ax.set_ylabel("weight of the token in Mem$_i$")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-3, 1.5)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def weights_animation(n: int = 24, n_c: int = 6, interval: int = 500):
+    """A JavaScript animation (matplotlib to_jshtml) of plot_token_weights as i runs to n - 1."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    fig.subplots_adjust(bottom=0.18)
+
+    def frame(i):
+        ax.clear()
+        plot_token_weights(ax, i, n_c, n=n)
+        ax.legend(loc="upper right")
+        ax.set_ylim(0, 0.55)
+        ax.set_title(f"i = {i}: each token weighs 1/(i+1) = {1 / (i + 1):.3f} in the average, "
+                     f"1/{min(i + 1, n_c)} in the window", fontsize=9)
+
+    anim = FuncAnimation(fig, frame, frames=range(1, n), interval=interval)  # from i = 1: weights <= 1/2
+    return offline_jshtml(anim)
+
+
+def plot_read_against_query(ax, angles: np.ndarray, reads: dict[str, np.ndarray], coordinate: int = 1):
+    """Lines: one coordinate of Att(q, Mem) as the query turns through `angles` (radians)."""
+    styles = {"cumulative average": COLORS["cumavg"], "hybrid [summary; window]": COLORS["hybrid"]}
+    for name, out in reads.items():
+        ax.plot(np.degrees(angles), out[:, coordinate], color=styles.get(name), label=name)
+    ax.set_xlabel("direction of the query q (degrees)")
+    ax.set_ylabel(f"coordinate {coordinate} of Att(q, Mem)")
+    ax.set_xticks(range(0, 361, 90))
+    ax.legend()
+    return ax
+
+
+def recursive_update_animation(keys: np.ndarray, interval: int = 700):
+    """A JavaScript animation of Mem_i = Mem_{i-1} + (k_i - Mem_{i-1}) / (i+1) on 2-D keys."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    means = np.cumsum(keys, axis=0) / np.arange(1, len(keys) + 1)[:, None]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig.subplots_adjust(right=0.72)
+    pad = 0.5
+
+    def frame(i):
+        ax.clear()
+        ax.scatter(*keys[: i + 1].T, color="#bbbbbb", s=20, label="keys seen")
+        ax.scatter(*keys[i], color=COLORS["window"], s=40, zorder=3, label=f"new key $k_{{{i}}}$")
+        ax.plot(*means[: i + 1].T, color=COLORS["cumavg"], lw=1, alpha=0.6)
+        if i > 0:
+            ax.annotate("", xy=means[i], xytext=means[i - 1],
+                        arrowprops=dict(arrowstyle="->", color=COLORS["cumavg"], lw=2))
+        ax.scatter(*means[i], color=COLORS["cumavg"], s=60, marker="*", zorder=4, label="Mem$_i$")
+        ax.set_xlim(keys[:, 0].min() - pad, keys[:, 0].max() + pad)
+        ax.set_ylim(keys[:, 1].min() - pad, keys[:, 1].max() + pad)
+        ax.set_title(f"i = {i}: Mem moves 1/(i+1) = 1/{i + 1} of the way to $k_{{{i}}}$", fontsize=9)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+
+    anim = FuncAnimation(fig, frame, frames=range(len(keys)), interval=interval)
+    return offline_jshtml(anim)
+
+
+def plot_float32_errors(ax, lengths, errors: dict[str, list[float]]):
+    """Lines: relative error of each float32 mean against the stream's length."""
+    markers = dict(zip(errors, "os^D"))
+    for name, errs in errors.items():
+        ax.plot(lengths, [max(e, 1e-10) for e in errs], marker=markers[name], label=name)
+    ax.axhline(np.finfo(np.float32).eps, color="#999999", ls="--", lw=1, label="float32 epsilon")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("length of the stream")
+    ax.set_ylabel("relative error of the mean")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_streaming_vs_recompute(ax, result: dict):
+    """Lines: microseconds per token of the streaming update and of recomputation (benchmark)."""
+    for key, name, color, marker in (("streaming_s_per_token", "streaming update", COLORS["cumavg"], "o"),
+                                     ("recompute_s_per_token", "recompute the batch mean", COLORS["full"], "s")):
+        points = result[key]
+        ax.plot([int(i) for i in points], [t * 1e6 for t in points.values()], marker=marker, color=color, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("position i")
+    ax.set_ylabel("microseconds per token")
+    ax.legend()
     return ax

@@ -31,3 +31,52 @@ def kv_cache_explorer():
         n_c=widgets.IntSlider(4096, 128, 32768, step=128, description="n_c"),
         log2_tokens=widgets.IntSlider(17, 10, 21, description="log2 tokens"),
     )
+
+
+def token_weight_explorer():
+    """Sliders for i, j and n_c: the weight of token j in Mem_i, cumulative average vs window."""
+    import ipywidgets as widgets
+
+    from .plots import plot_token_weights
+
+    def draw(i=20, j=0, n_c=5):
+        j = min(j, i)
+        fig, ax = plt.subplots()
+        plot_token_weights(ax, i, n_c, highlight=j)
+        in_window = i - n_c < j
+        ax.set_title(f"token {j} in Mem_{i}: {1 / (i + 1):.4f} in the average, "
+                     f"{1 / min(i + 1, n_c) if in_window else 0:.4f} in the window")
+        plt.show()
+
+    return widgets.interactive(
+        draw,
+        i=widgets.IntSlider(20, 0, 60, description="i"),
+        j=widgets.IntSlider(0, 0, 60, description="token j"),
+        n_c=widgets.IntSlider(5, 1, 30, description="n_c"),
+    )
+
+
+def recursive_step_explorer(keys):
+    """Step the recursive update by hand through `keys` (n, 2): the arithmetic of each step."""
+    import ipywidgets as widgets
+    import numpy as np
+
+    from .cumavg import CumulativeAverage
+    from .memory import run
+
+    keys = np.asarray(keys, dtype=float)
+
+    def show(i=1):
+        memory = CumulativeAverage()
+        run(memory, keys[:i], keys[:i])
+        previous = memory.mem[0]
+        step = (keys[i] - previous) / (i + 1)
+        mem = previous + step
+        print(f"Mem_{i - 1}           = {np.round(previous, 4)}")
+        print(f"k_{i}              = {keys[i]}")
+        print(f"k_{i} - Mem_{i - 1}     = {np.round(keys[i] - previous, 4)}")
+        print(f"step = (k_{i} - Mem_{i - 1}) / {i + 1} = {np.round(step, 4)}")
+        print(f"Mem_{i} = Mem_{i - 1} + step = {np.round(mem, 4)}")
+        print(f"batch mean of k_0..k_{i}  = {np.round(keys[: i + 1].mean(axis=0), 4)}")
+
+    return widgets.interactive(show, i=widgets.IntSlider(1, 1, len(keys) - 1, description="step i"))

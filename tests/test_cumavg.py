@@ -118,3 +118,10 @@ def test_state_size_is_fixed():
     size = memory.state_size
     kvmem.run(memory, rng.normal(size=(1000, 5)), rng.normal(size=(1000, 2)))
     assert memory.state_size == size == 7
+
+
+def test_influence_of_the_cumulative_average_and_of_a_window():
+    weights = kvmem.influence(kvmem.cumulative_average, 6)
+    np.testing.assert_allclose(weights, np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None])
+    window = kvmem.influence(lambda k, v: kvmem.window_average(k, v, 2), 4)
+    np.testing.assert_allclose(window, [[1, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0.5, 0.5, 0], [0, 0, 0.5, 0.5]])
