@@ -26,6 +26,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, numerics, plots, tasks, widgets
+from . import book, experiments, numerics, plots, tasks, widgets
 
 __version__ = "0.1.0"

@@ -129,7 +129,7 @@ class MLPMemory(Memory):
     The read is M(q).
     """
 
-    def __init__(self, d_hidden: int = 32, theta: float = 0.1, eta: float = 0.5,
+    def __init__(self, d_hidden: int = 128, theta: float = 0.005, eta: float = 0.5,
                  alpha: float = 0.0, steps: int = 1, seed: int = 0) -> None:
         super().__init__()
         self.d_hidden = positive_int(d_hidden, "d_hidden")

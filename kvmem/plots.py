@@ -169,3 +169,129 @@ def plot_streaming_vs_recompute(ax, result: dict):
     ax.set_ylabel("microseconds per token")
     ax.legend()
     return ax
+
+
+def plot_weight_profiles(ax, profiles: dict, i: int):
+    """Lines: the weight of each token j <= i in Mem_i, one line per memory."""
+    for name, weights in profiles.items():
+        ax.plot(np.arange(i + 1), weights[: i + 1], marker=".", ms=3, label=name)
+    ax.set_xlabel("token position j")
+    ax.set_ylabel(f"weight in Mem$_{{{i}}}$")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_ema_weights(ax, betas, i: int = 99):
+    """Lines: EMA weights (1 - beta) beta^(i-j) of each token j in Mem_i, for several beta."""
+    from .influence import influence
+    from .windows import effective_window, exponential_average
+
+    for beta in betas:
+        w = influence(lambda k, v: exponential_average(k, v, beta), i + 1)[i]
+        ax.plot(np.arange(i + 1), w, label=f"β = {beta}: effective window {effective_window(beta):.0f}")
+    ax.set_xlabel("token position j")
+    ax.set_ylabel(f"weight in Mem$_{{{i}}}$")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-6, 1)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_tracking(ax, result: dict):
+    """Lines: cos(read, new topic) - cos(read, old topic) after each token; the shift is marked."""
+    for name, curve in result["curves"].items():
+        ax.plot(curve, label=name, lw=1.2)
+    ax.axvline(result["shift_at"], color="#999999", ls=":", lw=1)
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.set_xlabel("position i")
+    ax.set_ylabel("closer to new topic  (cos B - cos A)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def compressive_timeline(n_s: int, c: int, n_mem: int, n_cmem: int, n_tokens: int) -> np.ndarray:
+    """state[t, p] after the segment ending at token t: 2 raw in Mem, 1 compressed in CMem, 0 gone.
+
+    Only complete segments are shown (one row per segment); positions not yet read are -1.
+    """
+    from .segments import CompressiveMemory
+
+    memory = CompressiveMemory(n_s=n_s, c=c, n_mem=n_mem, n_cmem=n_cmem)
+    rows = []
+    for t in range(n_tokens):
+        memory.update(np.array([float(t)]), np.array([float(t)]))
+        if (t + 1) % n_s == 0:
+            row = np.where(np.arange(n_tokens) <= t, 0, -1)
+            row[memory.mem_positions] = 2
+            for first, last in memory.cmem_spans:
+                row[first: last + 1] = 1
+            rows.append(row)
+    return np.array(rows)
+
+
+def plot_compressive_timeline(ax, n_s=4, c=2, n_mem=8, n_cmem=4, n_tokens=32):
+    """Grid: one row per completed segment; each token raw (Mem), compressed (CMem) or dropped."""
+    from matplotlib.colors import ListedColormap
+
+    state = compressive_timeline(n_s, c, n_mem, n_cmem, n_tokens)
+    cmap = ListedColormap(["#ffffff", "#dddddd", COLORS["compressive"], COLORS["fifo"]])
+    ax.imshow(state + 1, cmap=cmap, vmin=0, vmax=3, aspect="auto", interpolation="nearest")
+    ax.set_xlabel("token position")
+    ax.set_ylabel("after segment")
+    ax.set_yticks(range(len(state)))
+    ax.grid(False)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=COLORS["fifo"], label="raw, in Mem"),
+                       Patch(color=COLORS["compressive"], label="compressed, in CMem"),
+                       Patch(color="#dddddd", label="dropped")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title(f"$n_s$ = {n_s}, c = {c}, Mem holds {n_mem}, CMem holds {n_cmem}", fontsize=9)
+    return ax
+
+
+def plot_capacity(ax, d: int, n_pairs, measured, orthogonal_n=None, orthogonal_cos=None):
+    """Measured recall cosine of an outer-product memory against 1/sqrt(1 + (N-1)/d)."""
+    from .tasks import expected_recall_cosine
+
+    n_fine = np.geomspace(1, max(n_pairs), 200)
+    ax.plot(n_fine, expected_recall_cosine(n_fine, d), color="#999999", label="theory 1/sqrt(1 + (N-1)/d)")
+    ax.plot(n_pairs, measured, "o", color=COLORS["linear"], label=f"random keys, d = {d} (measured)")
+    if orthogonal_n is not None:
+        ax.plot(orthogonal_n, orthogonal_cos, "s", color=COLORS["delta"], ms=4, label="orthogonal keys (N <= d)")
+    ax.axvline(d, color="#999999", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("stored pairs N")
+    ax.set_ylabel("cos(recalled, stored)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_curves(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True):
+    """Lines: one result list per memory against x (recall, distance, ... experiments)."""
+    for name, ys in results.items():
+        ax.plot(x, ys, marker="o", ms=3, label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_scaling(axes, result: dict, names=None):
+    """Two panels from benchmarks/results/scaling.json: seconds and numbers held against N."""
+    names = names or list(result["runs"])
+    for name in names:
+        runs = result["runs"][name]
+        n = [r["n"] for r in runs]
+        style = "--" if name in ("knn", "full_attention") else "-"
+        axes[0].plot(n, [r["seconds"] for r in runs], style, marker="o", ms=3, label=name)
+        axes[1].plot(n, [r["state_numbers"] for r in runs], style, marker="o", ms=3, label=name)
+    for ax, ylabel in zip(axes, ("seconds per sequence", "numbers held at the end")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length N")
+        ax.set_ylabel(ylabel)
+    axes[0].legend(fontsize=7, ncol=2)
+    return axes

@@ -39,12 +39,17 @@ class PairsTask(NamedTuple):
     values: np.ndarray
 
 
-def associative_recall(n_pairs: int, d: int, seed=0, orthogonal: bool = False) -> PairsTask:
-    """N key-value pairs to store and then recall by querying with each key."""
+def associative_recall(n_pairs: int, d: int, seed=0, orthogonal: bool = False,
+                       key_norm: float = 1.0) -> PairsTask:
+    """N key-value pairs to store and then recall by querying with each key.
+
+    Keys have length `key_norm`. Softmax attention needs long keys to pick one pair out: with
+    key_norm = sqrt(d) a matching score q . k / sqrt(d) is sqrt(d), far above the others.
+    """
     rng = rng_from(seed)
     n_pairs, d = positive_int(n_pairs, "n_pairs"), positive_int(d, "d")
     keys = orthonormal_vectors(n_pairs, d, rng) if orthogonal else unit_vectors(n_pairs, d, rng)
-    return PairsTask(keys, unit_vectors(n_pairs, d, rng))
+    return PairsTask(key_norm * keys, unit_vectors(n_pairs, d, rng))
 
 
 def recall_cosines(memory: Memory, keys, values) -> np.ndarray:
@@ -89,10 +94,10 @@ class FactTask(NamedTuple):
     target: np.ndarray
 
 
-def fact_at_distance(distance: int, d: int, seed=0) -> FactTask:
+def fact_at_distance(distance: int, d: int, seed=0, key_norm: float = 1.0) -> FactTask:
     """One fact (k*, v*) at position 0 followed by `distance` random distractor pairs; query k*."""
     rng = rng_from(seed)
-    keys = unit_vectors(distance + 1, d, rng)
+    keys = key_norm * unit_vectors(distance + 1, d, rng)
     values = unit_vectors(distance + 1, d, rng)
     return FactTask(keys, values, keys[0].copy(), values[0].copy())
 

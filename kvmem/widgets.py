@@ -80,3 +80,83 @@ def recursive_step_explorer(keys):
         print(f"batch mean of k_0..k_{i}  = {np.round(keys[: i + 1].mean(axis=0), 4)}")
 
     return widgets.interactive(show, i=widgets.IntSlider(1, 1, len(keys) - 1, description="step i"))
+
+
+def ema_explorer():
+    """Slider for beta: the EMA weights, effective window and half-life."""
+    import ipywidgets as widgets
+
+    from .plots import plot_ema_weights
+    from .windows import effective_window, half_life
+
+    def draw(beta=0.9, i=99):
+        fig, ax = plt.subplots()
+        plot_ema_weights(ax, [beta], i=i)
+        ax.set_title(f"effective window {effective_window(beta):.1f}, half-life {half_life(beta):.1f} tokens")
+        plt.show()
+
+    return widgets.interactive(draw, beta=widgets.FloatSlider(0.9, min=0.5, max=0.995, step=0.005,
+                                                              readout_format=".3f", description="β"),
+                               i=widgets.IntSlider(99, 10, 300, description="i"))
+
+
+def compressive_explorer():
+    """Sliders for n_s, c and the sizes of Mem and CMem: which tokens are raw, compressed, gone."""
+    import ipywidgets as widgets
+
+    from .plots import plot_compressive_timeline
+
+    def draw(n_s=4, c=2, mem_segments=2, n_cmem=4, n_tokens=32):
+        c = c if n_s % c == 0 else 1
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        plot_compressive_timeline(ax, n_s, c, mem_segments * n_s, n_cmem, n_tokens)
+        plt.show()
+
+    return widgets.interactive(draw, n_s=widgets.IntSlider(4, 2, 8, description="n_s"),
+                               c=widgets.IntSlider(2, 1, 4, description="c"),
+                               mem_segments=widgets.IntSlider(2, 1, 4, description="Mem segments"),
+                               n_cmem=widgets.IntSlider(4, 1, 16, description="CMem size"),
+                               n_tokens=widgets.IntSlider(32, 8, 64, step=4, description="tokens"))
+
+
+def capacity_explorer():
+    """Sliders for d and the largest N: measured recall of an outer-product memory vs theory."""
+    import ipywidgets as widgets
+    import numpy as np
+
+    from .experiments import capacity_curve
+    from .plots import plot_capacity
+
+    def draw(d=32, log2_max_n=8):
+        n_pairs = np.unique(np.geomspace(1, 2**log2_max_n, 10).astype(int))
+        fig, ax = plt.subplots()
+        plot_capacity(ax, d, n_pairs, capacity_curve(d, n_pairs))
+        plt.show()
+
+    return widgets.interactive(draw, d=widgets.IntSlider(32, 4, 128, description="d"),
+                               log2_max_n=widgets.IntSlider(8, 3, 10, description="log2 max N"))
+
+
+def comparison_explorer(n_pairs=(4, 8, 16, 32, 64, 128), distances=(0, 4, 16, 64, 256)):
+    """Tick the memories to compare on associative recall and on a fact at distance D."""
+    import ipywidgets as widgets
+
+    from .experiments import book_memories, distance_experiment, recall_experiment
+    from .plots import plot_curves
+
+    factories = book_memories()
+    boxes = {name: widgets.Checkbox(value=name in ("full cache", "cumulative average", "summary + window"),
+                                    description=name) for name in factories}
+
+    def draw(**ticked):
+        chosen = {name: factories[name] for name, on in ticked.items() if on}
+        if not chosen:
+            print("tick at least one memory")
+            return
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+        plot_curves(ax1, n_pairs, recall_experiment(chosen, list(n_pairs), seeds=1), "stored pairs N", "recall accuracy")
+        plot_curves(ax2, [D + 1 for D in distances], distance_experiment(chosen, list(distances), seeds=1),
+                    "distance D + 1", "cos(read, fact)")
+        plt.show()
+
+    return widgets.interactive(draw, **boxes)

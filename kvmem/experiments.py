@@ -1,0 +1,124 @@
+"""The experiments of chapters 4 to 7: each memory on the same seeded tasks."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .checks import positive_int
+from .memory import Memory
+from .tasks import associative_recall, cosine, fact_at_distance, topic_shift
+
+MemoryFactory = Callable[[], Memory]
+
+
+def tracking_curve(memory: Memory, keys: np.ndarray, values: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """After each token, cos(read, topic B) - cos(read, topic A), reading with the newest key.
+
+    Positive means the memory's answer is closer to the new topic than to the old one.
+    """
+    out = np.empty(len(keys))
+    for i in range(len(keys)):
+        memory.update(keys[i], values[i])
+        read = memory.read(keys[i])
+        out[i] = cosine(read, topics[1]) - cosine(read, topics[0])
+    return out
+
+
+def steps_to_follow(curve: np.ndarray, shift_at: int) -> int | None:
+    """How many tokens after the shift until the memory stays closer to the new topic (None: never)."""
+    after = curve[shift_at:] > 0
+    if not after[-1]:
+        return None
+    last_behind = np.flatnonzero(~after)
+    return 0 if len(last_behind) == 0 else int(last_behind[-1]) + 1
+
+
+def topic_shift_experiment(factories: dict[str, MemoryFactory], n: int = 400, d: int = 32,
+                           shift_at: int = 300, noise: float = 0.5, seed: int = 0) -> dict:
+    """Tracking curves and steps-to-follow of every memory on one topic-shift sequence."""
+    task = topic_shift(n, d, shift_at, noise, seed)
+    curves = {name: tracking_curve(make(), task.keys, task.values, task.topics) for name, make in factories.items()}
+    return {"curves": curves, "shift_at": shift_at,
+            "steps_to_follow": {name: steps_to_follow(c, shift_at) for name, c in curves.items()}}
+
+
+def recall_accuracy(memory: Memory, keys: np.ndarray, values: np.ndarray) -> float:
+    """Store every pair, query every key: the fraction whose read is nearest (by cosine) its own value."""
+    for k, v in zip(keys, values):
+        memory.update(k, v)
+    reads = np.array([memory.read(k) for k in keys])
+    unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+    nearest = np.argmax(unit(reads) @ unit(values).T, axis=1)
+    return float(np.mean(nearest == np.arange(len(keys))))
+
+
+def recall_experiment(factories: dict[str, MemoryFactory], n_pairs: list[int], d: int = 32,
+                      seeds: int = 3) -> dict[str, list[float]]:
+    """Mean recall accuracy of each memory against the number of stored pairs (keys of length sqrt(d))."""
+    return {name: [float(np.mean([recall_accuracy(make(), *associative_recall(n, d, seed=s, key_norm=np.sqrt(d)))
+                                  for s in range(seeds)])) for n in n_pairs]
+            for name, make in factories.items()}
+
+
+def fact_recall(memory: Memory, distance: int, d: int = 32, seed: int = 0) -> float:
+    """cos(read(k*), v*) after a fact and `distance` distractor pairs (keys of length sqrt(d))."""
+    task = fact_at_distance(distance, d, seed, key_norm=np.sqrt(d))
+    for k, v in zip(task.keys, task.values):
+        memory.update(k, v)
+    return float(cosine(memory.read(task.query), task.target))
+
+
+def distance_experiment(factories: dict[str, MemoryFactory], distances: list[int], d: int = 32,
+                        seeds: int = 3) -> dict[str, list[float]]:
+    """Mean fact-recall cosine of each memory against the distance to the fact."""
+    return {name: [float(np.mean([fact_recall(make(), D, d, s) for s in range(seeds)])) for D in distances]
+            for name, make in factories.items()}
+
+
+def transformer_xl_reach(n_layers: int, n_mem: int) -> np.ndarray:
+    """How far back (in tokens) layer l = 1..L can see with a cache of n_mem states per layer.
+
+    A query at layer l attends to n_mem cached states of layer l - 1, each of which already saw
+    (l - 1) * n_mem tokens back: the reach grows as l * n_mem (Dai et al., 2019).
+    """
+    return positive_int(n_mem, "n_mem") * np.arange(1, positive_int(n_layers, "n_layers") + 1)
+
+
+def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
+    """The memories compared in chapter 7, each with the book's standard settings.
+
+    n_c is the budget of raw pairs for the memories that keep some (window, segments, hybrids).
+    """
+    from .cache import FullCache, SlidingWindow
+    from .cumavg import CumulativeAverage
+    from .hybrid import InfiniAttention, SummaryWindow
+    from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory
+    from .segments import CompressiveMemory, KNNMemory
+    from .windows import ExponentialAverage
+
+    return {
+        "full cache": FullCache,
+        "cumulative average": CumulativeAverage,
+        "exponential average": lambda: ExponentialAverage(1 - 1 / n_c),
+        "sliding window": lambda: SlidingWindow(n_c),
+        "summary + window": lambda: SummaryWindow(n_c),
+        "compressive": lambda: CompressiveMemory(n_s=n_c // 2, c=4, n_mem=n_c // 2, n_cmem=n_c // 2),
+        "kNN + window": lambda: KNNMemory(n_c=n_c, top_k=4, gate=0.5),
+        "linear attention": lambda: LinearAttention(phi="identity", normalise=False),
+        "delta rule": lambda: DeltaRule(beta=0.5),
+        "MLP at test time": lambda: MLPMemory(),
+        "RNN state": lambda: RNNMemory(d_hidden=64),
+        "Infini-attention": lambda: InfiniAttention(n_c=n_c),
+    }
+
+
+def capacity_curve(d: int, n_pairs, seeds: int = 3, orthogonal: bool = False) -> np.ndarray:
+    """Mean recall cosine of an outer-product memory (phi = identity, no normaliser) against N."""
+    from .neural import LinearAttention
+    from .tasks import recall_cosines
+
+    return np.array([np.mean([recall_cosines(LinearAttention(phi="identity", normalise=False),
+                                             *associative_recall(n, d, seed=s, orthogonal=orthogonal)).mean()
+                              for s in range(seeds)]) for n in n_pairs])

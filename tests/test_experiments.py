@@ -1,0 +1,46 @@
+"""The experiment helpers of chapters 4 to 7."""
+
+import numpy as np
+import pytest
+
+import kvmem
+from kvmem import experiments as ex
+
+
+def test_steps_to_follow_counts_tokens_after_the_shift():
+    curve = np.array([-1, -1, -1, -0.5, 0.2, -0.1, 0.3, 0.4])
+    assert ex.steps_to_follow(curve, shift_at=3) == 3  # behind at 3 and at 5, ahead from 6 on
+    assert ex.steps_to_follow(np.array([-1, 1, 1.0]), shift_at=1) == 0
+    assert ex.steps_to_follow(np.array([-1, -1, -1.0]), shift_at=1) is None
+
+
+def test_a_window_follows_a_topic_shift_and_the_average_does_not():
+    result = ex.topic_shift_experiment({"average": kvmem.CumulativeAverage,
+                                        "window": lambda: kvmem.WindowAverage(20)},
+                                       n=400, shift_at=300)
+    assert result["steps_to_follow"]["average"] is None
+    assert result["steps_to_follow"]["window"] is not None and result["steps_to_follow"]["window"] <= 20
+
+
+def test_recall_accuracy_is_perfect_for_the_full_cache_and_chance_for_the_average():
+    keys, values = kvmem.tasks.associative_recall(16, 32, seed=0, key_norm=np.sqrt(32))
+    assert ex.recall_accuracy(kvmem.FullCache(), keys, values) == 1.0
+    assert ex.recall_accuracy(kvmem.CumulativeAverage(), keys, values) <= 2 / 16
+
+
+def test_fact_inside_the_window_is_recalled():
+    assert ex.fact_recall(kvmem.SlidingWindow(16), distance=8) > 0.99
+    assert ex.fact_recall(kvmem.SlidingWindow(16), distance=64) < 0.5
+
+
+def test_transformer_xl_reach_grows_with_depth():
+    np.testing.assert_array_equal(ex.transformer_xl_reach(4, 512), [512, 1024, 1536, 2048])
+    with pytest.raises(ValueError, match="n_layers"):
+        ex.transformer_xl_reach(0, 512)
+
+
+def test_every_book_memory_runs_the_recall_task():
+    results = ex.recall_experiment(ex.book_memories(), [8], d=16, seeds=1)
+    assert set(results) == set(ex.book_memories())
+    assert all(0.0 <= r[0] <= 1.0 for r in results.values())
+    assert results["full cache"][0] == 1.0
