@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env vendor browser cache-check clean benchmarks
+.PHONY: book test env vendor browser cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -51,6 +51,11 @@ $(VENDOR_STAMP): package.json package-lock.json
 browser:
 	@test -n "$$KVMEM_CHROMIUM" || command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Re-run the solution masters (they are committed with their outputs) and regenerate exercises/.
+solutions: $(ENV_STAMP)
+	$(BIN)/jupyter execute --inplace solutions/*.ipynb
+	$(BIN)/python -m kvmem.grading.generate
 
 clean:
 	rm -rf _build

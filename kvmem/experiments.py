@@ -44,14 +44,20 @@ def topic_shift_experiment(factories: dict[str, MemoryFactory], n: int = 400, d:
             "steps_to_follow": {name: steps_to_follow(c, shift_at) for name, c in curves.items()}}
 
 
+def nearest_value_accuracy(reads: np.ndarray, values: np.ndarray) -> float:
+    """The fraction of rows j whose read is nearest (by cosine) to values[j] among all values."""
+    def unit(x):
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
+
+    nearest = np.argmax(unit(reads) @ unit(values).T, axis=1)
+    return float(np.mean(nearest == np.arange(len(values))))
+
+
 def recall_accuracy(memory: Memory, keys: np.ndarray, values: np.ndarray) -> float:
     """Store every pair, query every key: the fraction whose read is nearest (by cosine) its own value."""
     for k, v in zip(keys, values):
         memory.update(k, v)
-    reads = np.array([memory.read(k) for k in keys])
-    unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
-    nearest = np.argmax(unit(reads) @ unit(values).T, axis=1)
-    return float(np.mean(nearest == np.arange(len(keys))))
+    return nearest_value_accuracy(np.array([memory.read(k) for k in keys]), values)
 
 
 def recall_experiment(factories: dict[str, MemoryFactory], n_pairs: list[int], d: int = 32,

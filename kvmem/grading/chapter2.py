@@ -1,0 +1,67 @@
+"""Exercises of chapter 2, The cumulative average."""
+
+import numpy as np
+
+from ..cumavg import cumulative_average, prefix_mean
+from ..influence import influence
+from ..windows import weighted_window_average, window_average
+from .spec import Exercise
+
+KEYS_2_2 = np.array([[4.0, 0.0], [0.0, 4.0], [2.0, 2.0], [1.0, 3.0]])  # k_6 .. k_9
+BETA_2_2 = np.array([1.0, 2.0, 3.0, 4.0])
+
+
+def _sequences(rng):
+    return [(rng.normal(size=(n, d)), int(rng.integers(0, n))) for n, d in ((7, 3), (1, 5), (40, 2))]
+
+
+def _token_15_weights():
+    average = influence(cumulative_average, 41)[40, 15]
+    window = influence(lambda k, v: window_average(k, v, 20), 41)[40, 15]
+    return (average, window)
+
+
+EXERCISES = [
+    Exercise(
+        id="2.1", points=2, kind="function", name="cumulative_average_at",
+        task="return the cumulative-average key at position i",
+        reference=lambda keys, i: keys[: int(i) + 1].mean(axis=0),
+        cases=_sequences,
+        visible=[(np.arange(10.0).reshape(5, 2), 2), (np.arange(10.0).reshape(5, 2), 0)],
+        wrong="    return keys[: i + 1].sum(axis=0) / (i + 2)",
+    ),
+    Exercise(
+        id="2.2", points=2, kind="value", name="weighted_key",
+        task="compute the weighted-window key at i = 9",
+        reference=lambda: weighted_window_average(KEYS_2_2, KEYS_2_2, BETA_2_2)[0][-1],
+        wrong="weighted_key = np.array([14.0, 26.0])",
+    ),
+    Exercise(
+        id="2.3", points=2, kind="function", name="all_prefix_means",
+        task="return the cumulative average at every position, by prefix sums",
+        reference=lambda x: prefix_mean(x),
+        cases=lambda rng: [(rng.normal(size=(n, d)),) for n, d in ((50, 3), (1, 4), (200, 1))],
+        visible=[(np.arange(12.0).reshape(4, 3),)],
+        wrong="    return np.cumsum(x, axis=0) / x.shape[0]",
+    ),
+    Exercise(
+        id="2.4", points=1, kind="choice", name="weight_choice",
+        task="choose how tokens 0 and 999 weigh in Mem_999, and justify it",
+        reference="C",
+        options=("A: token 0 weighs more: it has been averaged in longer",
+                 "B: token 999 weighs more: it is the most recent",
+                 "C: they weigh the same, 1/1000",
+                 "D: they weigh the same, 1/999"),
+        wrong='weight_choice = "B"\nweight_choice_why = "Recent tokens count more."',
+    ),
+    Exercise(
+        id="2.5", points=2, kind="value", name="token_15_weights",
+        task="compute the weight of token 15 in Mem_40: (cumulative average, window of 20)",
+        reference=_token_15_weights,
+        wrong="token_15_weights = (1 / 40, 1 / 20)",
+    ),
+    Exercise(
+        id="2.6", points=0, kind="experiment", name="plot_query_sweep",
+        task="plot the read of a cumulative average and of a hybrid memory as the query turns",
+    ),
+]

@@ -1,0 +1,44 @@
+"""Exercises of chapter 6, Neural networks as memory."""
+
+import numpy as np
+
+from ..tasks import expected_recall_cosine
+from .spec import Exercise
+
+EXERCISES = [
+    Exercise(
+        id="6.1", points=2, kind="function", name="outer_product_memory",
+        task="return M = sum_j v_j k_j^T for the stored pairs",
+        reference=lambda keys, values: sum(np.outer(v, k) for k, v in zip(keys, values)),
+        cases=lambda rng: [(rng.normal(size=(n, dk)), rng.normal(size=(n, dv))) for n, dk, dv in ((5, 3, 3), (1, 4, 2), (20, 2, 5))],
+        visible=[(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]]))],
+        wrong="    return keys.T @ values",
+    ),
+    Exercise(
+        id="6.2", points=1, kind="value", name="expected_cosine",
+        task="compute the expected recall cosine for N = 129 random keys in d = 64",
+        reference=lambda: expected_recall_cosine(129, 64),
+        wrong="expected_cosine = 64 / 129",
+    ),
+    Exercise(
+        id="6.3", points=2, kind="function", name="delta_update",
+        task="return W after one delta-rule write of (k, v) with strength beta",
+        reference=lambda W, k, v, beta: W + beta * np.outer(v - W @ k, k),
+        cases=lambda rng: [(rng.normal(size=(dv, dk)), rng.normal(size=dk), rng.normal(size=dv), float(rng.uniform(0.1, 1)))
+                           for dk, dv in ((3, 3), (4, 2), (1, 1))],
+        visible=[(np.zeros((2, 2)), np.array([1.0, 0.0]), np.array([3.0, 4.0]), 1.0),
+                 (np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([1.0, 0.0]), np.array([3.0, 4.0]), 0.5)],
+        wrong="    return W + beta * np.outer(v, k)",
+    ),
+    Exercise(
+        id="6.4", points=1, kind="choice", name="capacity_choice",
+        task="choose how many orthonormal keys a memory in d = 16 recalls exactly, and justify it",
+        reference="B",
+        options=("A: 4", "B: 16", "C: 256", "D: as many as you like"),
+        wrong='capacity_choice = "C"\ncapacity_choice_why = "A 16 x 16 matrix has 256 entries."',
+    ),
+    Exercise(
+        id="6.5", points=0, kind="experiment", name="plot_delta_capacity",
+        task="measure and plot the recall of the delta rule against the number of pairs",
+    ),
+]

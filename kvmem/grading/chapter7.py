@@ -1,0 +1,67 @@
+"""Exercises of chapter 7, Choosing a memory."""
+
+import numpy as np
+
+from ..experiments import nearest_value_accuracy
+from .spec import Exercise
+
+
+def _state_numbers(kind, n, d, n_c):
+    n, d, n_c = int(n), int(d), int(n_c)
+    return {"full": 2 * n * d, "window": 2 * min(n, n_c) * d, "cumulative": 2 * d, "linear": d * d}[kind]
+
+
+def _state_cases(rng):
+    return [(kind, int(rng.integers(1, 500)), int(rng.integers(1, 64)), int(rng.integers(1, 100)))
+            for kind in ("full", "window", "cumulative", "linear")]
+
+
+def _accuracy_cases(rng):
+    cases = []
+    for n in (5, 12):
+        values = rng.normal(size=(n, 4)) * rng.uniform(0.2, 5, size=(n, 1))  # norms differ
+        reads = values + rng.normal(0, 0.8, size=values.shape)
+        cases.append((reads, values))
+    return cases
+
+
+EXERCISES = [
+    Exercise(
+        id="7.1", points=1, kind="choice", name="contract_memory",
+        task="choose memories for drafting a long legal contract, and justify it",
+        reference="C",
+        options=("A: a cumulative average of the whole contract",
+                 "B: a sliding window of the last few paragraphs",
+                 "C: a local window, plus retrieval of earlier clauses, plus a summary of the document",
+                 "D: an untrained RNN state"),
+        wrong='contract_memory = "B"\ncontract_memory_why = "Recent text matters most."',
+    ),
+    Exercise(
+        id="7.2", points=1, kind="choice", name="sensor_memory",
+        task="choose a memory for an anomaly detector on a tiny device, and justify it",
+        reference="A",
+        options=("A: an exponential average of recent readings",
+                 "B: the full history of readings",
+                 "C: a kNN store of every reading",
+                 "D: an MLP trained at test time"),
+        wrong='sensor_memory = "B"\nsensor_memory_why = "Keep everything."',
+    ),
+    Exercise(
+        id="7.3", points=2, kind="function", name="state_numbers",
+        task='return the numbers a memory of the given kind holds after n tokens',
+        reference=_state_numbers, cases=_state_cases,
+        visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("cumulative", 10, 4, 3), ("linear", 10, 4, 3)],
+        wrong="    return 2 * n * d",
+    ),
+    Exercise(
+        id="7.4", points=2, kind="function", name="recall_accuracy_of",
+        task="return the fraction of reads nearest (by cosine) to their own value",
+        reference=nearest_value_accuracy, cases=_accuracy_cases,
+        visible=[(np.array([[1.0, 0.1], [0.2, 1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 3.0]]))],
+        wrong="    return 1.0",
+    ),
+    Exercise(
+        id="7.5", points=0, kind="experiment", name="plot_two_memories",
+        task="compare two memories of your choice on associative recall, with a plot",
+    ),
+]

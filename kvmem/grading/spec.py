@@ -1,0 +1,118 @@
+"""What an exercise is: its id, its points, where its answer lives, and how it is judged.
+
+Four kinds:
+- "function": the student writes a function; it is called on inputs and its results are
+  compared with the reference function's;
+- "value": the student computes a value (by hand, then by code) into a variable;
+- "choice": the student picks a letter and writes a one-sentence justification;
+- "experiment": a short experiment with a plot, left ungraded (0 points).
+
+The judging (`judge`) runs in the grader's own process, on plain data brought back from the
+student's process: numbers, arrays, strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+KINDS = ("function", "value", "choice", "experiment")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str                  # "2.3": chapter 2, exercise 3
+    points: int
+    kind: str
+    name: str                # the notebook name that holds the answer
+    task: str                # one line: what to do (the stub's message)
+    reference: Any = None    # function kind: the reference function; value: a function () -> value;
+                             # choice: the right letter
+    cases: Callable[[np.random.Generator], list[tuple]] | None = None  # grading-time inputs
+    visible: list[tuple] = field(default_factory=list)  # the inputs the student's check uses
+    wrong: str = ""          # source of a deliberately wrong answer (the tests plant it)
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    options: tuple[str, ...] = ()  # choice kind: "A: ...", "B: ..."
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"exercise {self.id}: kind must be one of {KINDS}, not {self.kind!r}")
+
+    @property
+    def chapter(self) -> int:
+        return int(self.id.split(".")[0])
+
+    @property
+    def justification_name(self) -> str:
+        """Choice exercises ask for a justification in this variable."""
+        return f"{self.name}_why"
+
+    def expected(self, args: tuple = ()):
+        """The right answer (for a function exercise, on the arguments `args`)."""
+        if self.kind == "function":
+            return self.reference(*args)
+        if self.kind == "value":
+            return self.reference()
+        return self.reference
+
+
+def judge(exercise: Exercise, got, args: tuple = ()) -> tuple[bool, str]:
+    """Compare a student's answer with the expected one; (passed, a message in plain words)."""
+    if exercise.kind == "choice":
+        return judge_choice(exercise, got)
+    expected = exercise.expected(args)
+    label = "the result" if exercise.kind == "function" else exercise.name
+    return compare(expected, got, label, exercise.rtol, exercise.atol)
+
+
+def judge_choice(exercise: Exercise, got) -> tuple[bool, str]:
+    if not isinstance(got, str) or got.strip().upper() not in {o[0] for o in exercise.options}:
+        letters = ", ".join(o[0] for o in exercise.options)
+        return False, f"{exercise.name} should be one of the letters {letters}; got {got!r}"
+    if got.strip().upper() != exercise.reference:
+        return False, f"{exercise.name} = {got.strip().upper()!r} is not the right choice"
+    return True, "right choice"
+
+
+def compare(expected, got, name: str, rtol: float = 1e-6, atol: float = 1e-8) -> tuple[bool, str]:
+    """Numbers or arrays (or a tuple of them), compared by shape and then value, with a message
+    that names the problem."""
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return False, f"{name} should be a tuple of {len(expected)} items; got {_describe(got)}"
+        for k, (e, g) in enumerate(zip(expected, got)):
+            ok, message = compare(e, g, f"{name}[{k}]", rtol, atol)
+            if not ok:
+                return ok, message
+        return True, "correct"
+    expected = np.asarray(expected, dtype=float)
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return False, f"{name} should be numbers; got something that is not ({type(got).__name__})"
+    if got.shape != expected.shape:
+        return False, f"{name} should have shape {expected.shape}, got {got.shape}"
+    if not np.all(np.isfinite(got)):
+        return False, f"{name} contains NaN or inf"
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape) if got.ndim else ()
+        where = f" (largest difference at index {tuple(int(i) for i in worst)})" if got.ndim else ""
+        return False, f"{name} has the right shape {got.shape} but wrong values{where}"
+    return True, "correct"
+
+
+def _describe(x) -> str:
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)} items"
+    return f"a {type(x).__name__}"
+
+
+def describe_call(name: str, args: tuple) -> str:
+    """'f(array(5, 2), 3)': a call, with arrays shown by their shapes (never their contents)."""
+    parts = [f"array{x.shape}" if isinstance(x, np.ndarray) else repr(x) for x in args]
+    return f"{name}({', '.join(parts)})"
