@@ -138,12 +138,17 @@ def _judge_exercise(exercise: Exercise, record: dict, cases: list[tuple]) -> Exe
     got_cases = record.get("cases", [])
     if len(got_cases) != len(cases):
         return result(False, ["the answers could not be collected"])
-    messages = []
+    failures = []
     for args, got in zip(cases, got_cases):
         passed, message = _judge_one(exercise, got, args)
         if not passed:
-            messages.append(f"{describe_call(exercise.name, args)}: {message}")
-    return result(not messages, messages or [f"all {len(cases)} grading cases pass"])
+            failures.append((describe_call(exercise.name, args), message))
+    if not failures:
+        return result(True, [f"all {len(cases)} grading cases pass"])
+    messages = [f"{call}: {message}" for call, message in failures]
+    if len({message for _, message in failures}) == 1 and len(failures) > 1:  # the same problem every time
+        messages = [f"{messages[0]} (and the same in {len(failures) - 1} more of {len(cases)} cases)"]
+    return result(False, messages)
 
 
 def _judge_one(exercise: Exercise, got, args: tuple) -> tuple[bool, str]:

@@ -72,16 +72,23 @@ def limit(config):
 
 def main():
     config = json.loads(sys.argv[1])
-    isolated = os.geteuid() == 0 and config.get("isolate", True)
+    root = os.geteuid() == 0
+    isolated = root and config.get("isolate", True)
     if isolated:
-        isolate(config)
+        try:
+            isolate(config)
+        except OSError as err:  # a container without CAP_SYS_ADMIN: no namespaces, other limits hold
+            print(f"jail: namespaces unavailable ({err}); running with limits and a separate user only",
+                  file=sys.stderr)
+            isolated = False
+    if isolated:
         pid = os.fork()  # the child is PID 1 of the new PID namespace
         if pid:
             _, status = os.waitpid(pid, 0)
             os._exit(os.waitstatus_to_exitcode(status) % 256 if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
-    if isolated:
+    if root:
         os.setgroups([])
         os.setgid(config["uid"])
         os.setuid(config["uid"])
