@@ -25,8 +25,27 @@ class CellTimeout(BaseException):
     """Raised by the alarm when a cell or a call runs past its time."""
 
 
+_armed = False
+
+
 def _alarm(signum, frame):
-    raise CellTimeout()
+    if _armed:
+        end_strays()
+        raise CellTimeout()
+
+
+def arm(seconds):
+    """Raise CellTimeout after `seconds`, and again every 0.1 s after that: Python swallows an
+    exception raised inside an at-fork hook or a __del__, so one alarm is not enough."""
+    global _armed
+    _armed = True
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+
+
+def disarm():
+    global _armed
+    _armed = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def without_magics(source: str) -> str:
@@ -39,16 +58,28 @@ def run_cells(cells, namespace, timeout):
     """Execute the cells in order; return one error record per failing cell."""
     errors = []
     for index, source in enumerate(cells):
-        signal.alarm(timeout)
         try:
-            _exec(_compile(without_magics(source), f"<cell {index}>", "exec"), namespace)
+            arm(timeout)
+            try:
+                _exec(_compile(without_magics(source), f"<cell {index}>", "exec"), namespace)
+            finally:
+                disarm()
         except CellTimeout:
             errors.append({"cell": index, "error": "CellTimeout", "message": f"the cell ran longer than {timeout} s"})
         except BaseException as err:  # SystemExit and KeyboardInterrupt too: the notebook goes on
             errors.append({"cell": index, "error": type(err).__name__, "message": str(err)[:500]})
-        finally:
-            signal.alarm(0)
+        end_strays()
     return errors
+
+
+def end_strays():
+    """In its own PID namespace (the jail) the runner is PID 1, and kill(-1) reaches every other
+    process there: whatever a cell started (a background job, a fork bomb) ends with the cell."""
+    if os.getpid() == 1:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def load_args(folder):
@@ -96,15 +127,18 @@ def collect(exercise, namespace, workdir, timeout):
 
 
 def _guarded(compute, timeout):
-    signal.alarm(timeout)
     try:
-        return compute()
+        arm(timeout)
+        try:
+            return compute()
+        finally:
+            disarm()
     except CellTimeout:
         return {"error": f"ran longer than {timeout} s"}
     except BaseException as err:
         return {"error": f"{type(err).__name__}: {str(err)[:300]}"}
     finally:
-        signal.alarm(0)
+        end_strays()
 
 
 def main(workdir):

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,14 +88,20 @@ def _reach() -> list[str]:
     return sorted(os.path.realpath(p) for p in paths)
 
 
-def _matplotlib_cache(base: Path) -> Path | None:
+_cache_lock = threading.Lock()
+
+
+def _matplotlib_cache(base: Path) -> Path:
     """A font cache built once per batch and copied into each working folder (building it
     costs about a second per submission otherwise)."""
     cache = base / "matplotlib-cache"
-    if not cache.exists():
-        cache.mkdir()
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(cache)},
+    with _cache_lock:
+        if cache.exists():
+            return cache
+        building = Path(tempfile.mkdtemp(dir=base))
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env={**os.environ, "MPLCONFIGDIR": str(building)},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+        building.rename(cache)
     return cache
 
 
@@ -141,6 +148,8 @@ def _execute(config: dict, workdir: Path, limits: Limits) -> RunResult:
         timed_out = True
     finally:
         _kill_group(process.pid)
+        if can_isolate():
+            _kill_user(config["uid"])
     if timed_out:
         process.wait()
         return RunResult("timeout", f"the notebook ran longer than {limits.notebook_seconds} s",
@@ -164,6 +173,24 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _kill_user(uid: int, seconds: float = 2.0) -> None:
+    """SIGKILL every process still running as the sandbox user, until none is left."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = False
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                line = next(l for l in status.read_text().splitlines() if l.startswith("Uid:"))
+                if int(line.split()[1]) == uid:
+                    found = True
+                    os.kill(int(status.parent.name), signal.SIGKILL)
+            except (OSError, StopIteration, ValueError):
+                continue
+        if not found:
+            return
+        time.sleep(0.02)
 
 
 def _failure_status(code: int, stderr: bytes) -> tuple[str, str]:
