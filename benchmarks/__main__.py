@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import cumavg_bandwidth, float32_accuracy, scaling, streaming_flat
+from benchmarks import cumavg_bandwidth, float32_accuracy, grading_throughput, scaling, streaming_flat
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "streaming_flat": streaming_flat,
     "scaling": scaling,
     "float32_accuracy": float32_accuracy,
+    "grading_throughput": grading_throughput,
 }
 
 

@@ -49,11 +49,13 @@ def solution_regions(source: str) -> list[tuple[str, int, int]]:
 
 
 def replace_regions(source: str, replacement) -> str:
-    """Replace each solution region by replacement(exercise_id, indent) (a string of lines)."""
+    """Replace each solution region by replacement(exercise_id, indent), a string of lines, or
+    leave it as it is where that returns None."""
     lines = source.splitlines()
     for exercise_id, first, last in reversed(solution_regions(source)):
-        indent = BEGIN.match(lines[first])["indent"]
-        lines[first: last + 1] = replacement(exercise_id, indent).splitlines()
+        new = replacement(exercise_id, BEGIN.match(lines[first])["indent"])
+        if new is not None:
+            lines[first: last + 1] = new.splitlines()
     return "\n".join(lines)
 
 

@@ -1,0 +1,73 @@
+"""Grade 100 copies of a completed chapter-2 notebook (a mix of right and wrong answers) with the
+default number of workers; seconds_per_submission = wall time / count."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import nbformat
+
+from benchmarks.common import log, write_result
+from kvmem.grading import find
+from kvmem.grading.batch import grade_folder
+from kvmem.grading.notebooks import replace_regions
+from kvmem.grading.sandbox import can_isolate
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTER = ROOT / "solutions" / "chapter2_cumulative_average.ipynb"
+COUNT = 100
+
+
+def submissions(folder: Path) -> None:
+    """COUNT notebooks: every third has a wrong answer to one exercise."""
+    master = nbformat.read(MASTER, as_version=4)
+    wrong_ids = ["2.1", "2.2", "2.3", "2.5"]
+    for k in range(COUNT):
+        notebook = nbformat.from_dict(master)
+        if k % 3 == 0:
+            target = wrong_ids[(k // 3) % len(wrong_ids)]
+            for cell in notebook.cells:
+                if cell.cell_type == "code":
+                    cell.source = replace_regions(cell.source, lambda i, indent: find(i).wrong if i == target else None)
+        nbformat.write(notebook, folder / f"student{k:03d}.ipynb")
+
+
+def main() -> dict:
+    base = Path(tempfile.mkdtemp(prefix="throughput-"))
+    try:
+        (base / "in").mkdir()
+        submissions(base / "in")
+        start = time.perf_counter()
+        grades = grade_folder(base / "in", 2, base / "out", log=lambda m: None)
+        wall = time.perf_counter() - start
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    per = wall / COUNT
+    totals = sorted(g.total for g in grades)
+    log(f"  {COUNT} submissions in {wall:.1f} s: {per:.2f} s per submission ({os.cpu_count()} workers)")
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.barh(["otter-grader run (quoted)", "nbgrader autograde (quoted)", "kvmem-grade (measured)"], [6.1, 1.6, per],
+            color=["#999999", "#999999", "#d55e00"])
+    ax.set_xlabel("seconds per submission, 2 cores")
+    result = {
+        "description": f"kvmem-grade on {COUNT} chapter-2 notebooks (one in three with a wrong answer), default workers",
+        "count": COUNT, "workers": os.cpu_count(), "wall_seconds": wall, "seconds_per_submission": per,
+        "target_seconds_per_submission": 0.8, "isolated": can_isolate(),
+        "statuses": sorted({g.status for g in grades}), "score_counts": {str(t): totals.count(t) for t in set(totals)},
+        "quoted_for_comparison": {"otter-grader run": 6.1, "nbgrader autograde": 1.6},
+    }
+    write_result("grading_throughput", result, fig)
+    plt.close(fig)
+    return result
+
+
+if __name__ == "__main__":
+    main()
