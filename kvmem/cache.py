@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .attention import attend
-from .checks import positive_int
-from .memory import Memory, PairStore, RingBuffer
+from .memory import LastPairs, Memory, PairStore
 
 
 class FullCache(Memory):
@@ -28,21 +27,9 @@ class FullCache(Memory):
         return self.count * ((self.d_k or 0) + (self.d_v or 0))
 
 
-class SlidingWindow(Memory):
+class SlidingWindow(LastPairs):
     """Mem = (K_{[i-n_c+1, i]}, V_{[i-n_c+1, i]}): the last n_c pairs, read by attention."""
-
-    def __init__(self, n_c: int) -> None:
-        super().__init__()
-        self.n_c = positive_int(n_c, "n_c")
-        self.window = RingBuffer(self.n_c)
-
-    def _update(self, key, value) -> None:
-        self.window.push(key, value, self.count)
 
     def read(self, query) -> np.ndarray:
         query = self._check_query(query)
         return attend(query, self.window.keys, self.window.values)
-
-    @property
-    def state_size(self) -> int:
-        return self.window.size * ((self.d_k or 0) + (self.d_v or 0))

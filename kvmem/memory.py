@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from .attention import attend
-from .checks import as_pair_sequences, as_sequence, as_vector
+from .checks import as_pair_sequences, as_sequence, as_vector, positive_int
 
 
 class Memory(ABC):
@@ -50,6 +50,22 @@ class Memory(ABC):
     def _check_query(self, query) -> np.ndarray:
         self._check_nonempty()
         return as_vector(query, "query", dim=self.d_k)
+
+
+class LastPairs(Memory):
+    """A memory whose state is the last n_c raw pairs (a FIFO); subclasses say how to read them."""
+
+    def __init__(self, n_c: int) -> None:
+        super().__init__()
+        self.n_c = positive_int(n_c, "n_c")
+        self.window = RingBuffer(self.n_c)
+
+    def _update(self, key, value) -> None:
+        self.window.push(key, value, self.count)
+
+    @property
+    def state_size(self) -> int:
+        return self.window.size * ((self.d_k or 0) + (self.d_v or 0))
 
 
 class AveragedPair(Memory):

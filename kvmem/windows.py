@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import as_pair_sequences, as_sequence, as_vector, positive_int, unit_interval
-from .memory import AveragedPair, RingBuffer
+from .memory import AveragedPair, LastPairs
 
 
 def window_weights(beta) -> np.ndarray:
@@ -96,23 +96,11 @@ def half_life(beta: float) -> float:
     return float(np.log(0.5) / np.log(beta))
 
 
-class WindowAverage(AveragedPair):
+class WindowAverage(LastPairs, AveragedPair):
     """Streaming window average: a FIFO of the last n_c raw pairs, averaged when read."""
-
-    def __init__(self, n_c: int) -> None:
-        super().__init__()
-        self.n_c = positive_int(n_c, "n_c")
-        self.window = RingBuffer(self.n_c)
-
-    def _update(self, key, value) -> None:
-        self.window.push(key, value, self.count)
 
     def _mem(self):
         return self.window.keys.mean(axis=0), self.window.values.mean(axis=0)
-
-    @property
-    def state_size(self) -> int:
-        return self.window.size * ((self.d_k or 0) + (self.d_v or 0))
 
 
 class WeightedWindowAverage(WindowAverage):

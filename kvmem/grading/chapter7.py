@@ -17,10 +17,16 @@ def _state_cases(rng):
 
 
 def _accuracy_cases(rng):
+    """Reads that point at their own value for some rows and at another row's value for the rest,
+    so that the accuracy lies strictly between 0 and 1; the values' lengths differ, so that a dot
+    product instead of a cosine picks wrong rows."""
     cases = []
-    for n in (5, 12):
-        values = rng.normal(size=(n, 4)) * rng.uniform(0.2, 5, size=(n, 1))  # norms differ
-        reads = values + rng.normal(0, 0.8, size=values.shape)
+    for n in (6, 12):
+        values = rng.normal(size=(n, 8)) * rng.uniform(0.2, 5, size=(n, 1))
+        moved = rng.choice(n, size=n // 2, replace=False)
+        source = np.arange(n)
+        source[moved] = np.roll(moved, 1)  # each moved row reads the next moved row's value
+        reads = values[source] * rng.uniform(0.5, 2, size=(n, 1)) + rng.normal(0, 0.01, size=(n, 8))
         cases.append((reads, values))
     return cases
 
