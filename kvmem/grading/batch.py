@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import html
+import io
 import json
 import os
-import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from . import exercises as chapter_exercises
 from .grade import SubmissionGrade, grade_submission, hidden_checks
-from .sandbox import Limits, can_isolate
+from .sandbox import Limits, can_isolate, claim_uids
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -94,33 +95,31 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
     log(f"chapter {chapter}: {len(found)} submissions, {len(done)} already graded, {len(todo)} to grade "
         f"with {workers} workers" + ("" if can_isolate() else " (not root: no namespaces or separate user; see README)"))
     hide = tuple(str(p) for p in (submissions, out, hidden) if p)
-    slots = list(range(workers))
-    lock = threading.Lock()
     base = Path(tempfile.mkdtemp(prefix="kvmem-grade-"))
     start = time.perf_counter()
-
-    def work(submission: Submission) -> SubmissionGrade:
-        with lock:
-            slot = slots.pop()
-        try:
-            grade = _grade_one(submission, chapter, limits, base, slot, hidden_cases, hide)
-        finally:
-            with lock:
-                slots.append(slot)
-        record = {"fingerprint": fingerprint(submission.notebook), **grade.to_json()}
-        write_atomically(results_dir / f"{submission.student}.json", json.dumps(record, indent=1))
-        return grade
-
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(work, s): s for s in todo}
+        with claim_uids(workers) as free_uids, ThreadPoolExecutor(max_workers=workers) as pool:
+            lock = threading.Lock()
+
+            def work(submission: Submission) -> SubmissionGrade:
+                with lock:
+                    uid = free_uids.pop()
+                try:
+                    grade = _grade_one(submission, chapter, limits, base, uid, hidden_cases, hide)
+                finally:
+                    with lock:
+                        free_uids.append(uid)
+                record = {"fingerprint": fingerprint(submission.notebook), **grade.to_json()}
+                write_atomically(results_dir / f"{submission.student}.json", json.dumps(record, indent=1))
+                return grade
+
+            futures = [pool.submit(work, s) for s in todo]
             for k, future in enumerate(as_completed(futures), 1):
                 grade = future.result()
                 done[grade.student] = grade
                 log(f"[{k}/{len(todo)}] {grade.student}: {grade.total:g}/{grade.max_total} ({grade.status}) "
                     f"{grade.seconds:.1f} s")
     finally:
-        import shutil
         shutil.rmtree(base, ignore_errors=True)
     grades = [done[s.student] for s in found]
     write_reports(grades, chapter, out)
@@ -129,13 +128,13 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
     return grades
 
 
-def _grade_one(submission, chapter, limits, base, slot, hidden_cases, hide) -> SubmissionGrade:
+def _grade_one(submission, chapter, limits, base, uid, hidden_cases, hide) -> SubmissionGrade:
     if submission.notebook is None:
         specs = [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
         from .grade import _all_failed
         return SubmissionGrade(submission.student, "no-notebook", submission.problem, 0,
                                sum(ex.points for ex in specs), _all_failed(specs, submission.problem))
-    grade = grade_submission(submission.notebook, chapter, submission.student, limits, base, slot, hidden_cases, hide=hide)
+    grade = grade_submission(submission.notebook, chapter, submission.student, limits, base, uid, hidden_cases, hide=hide)
     if submission.problem:
         grade.detail = "; ".join(filter(None, [submission.problem, grade.detail]))
     return grade
@@ -163,8 +162,6 @@ def write_reports(grades: list[SubmissionGrade], chapter: int, out: Path) -> Non
         points = {e.id: e.points for e in grade.exercises}
         rows.append([grade.student] + [f"{points.get(ex.id, 0):g}" for ex in specs]
                     + [f"{grade.total:g}", str(grade.max_total), grade.status])
-    lines = []
-    import io
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     write_atomically(out / "gradebook.csv", buffer.getvalue())
@@ -173,7 +170,6 @@ def write_reports(grades: list[SubmissionGrade], chapter: int, out: Path) -> Non
     for grade in grades:
         write_atomically(out / "feedback" / f"{grade.student}.md", feedback_markdown(grade, chapter))
         write_atomically(out / "feedback" / f"{grade.student}.html", feedback_html(grade, chapter))
-    del lines
 
 
 STATUS_TEXT = {

@@ -13,7 +13,7 @@ import numpy as np
 from . import feedback
 from . import exercises as chapter_exercises
 from .notebooks import HIDDEN_TAG
-from .sandbox import Failure, Limits, run_in_sandbox
+from .sandbox import Failure, Limits, claim_uids, run_in_sandbox
 from .spec import Exercise, compare, describe_call, judge, judge_choice
 
 
@@ -92,10 +92,16 @@ def grading_inputs(exercises: list[Exercise], hidden: dict[str, list[tuple]], se
     return {ex.id: list(ex.cases(rng)) + hidden.get(ex.id, []) for ex in exercises if ex.kind == "function"}
 
 
-def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, slot: int = 0,
+def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, uid: int | None = None,
                      hidden: dict[str, list[tuple]] | None = None, seed: int | None = None,
                      hide: tuple[str, ...] = ()) -> SubmissionGrade:
-    """Run and judge one notebook. Never raises for anything the submission contains."""
+    """Run and judge one notebook. Never raises for anything the submission contains.
+
+    `uid` is the sandbox user (from claim_uids); without one, a uid is claimed for this call.
+    """
+    if uid is None:
+        with claim_uids(1) as (claimed,):
+            return grade_submission(path, chapter, student, limits, base, claimed, hidden, seed, hide)
     exercises = chapter_exercises(chapter)
     graded = [ex for ex in exercises if ex.kind != "experiment"]
     max_total = sum(ex.points for ex in graded)
@@ -106,7 +112,7 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     inputs = grading_inputs(graded, hidden or {}, secrets.randbits(63) if seed is None else seed)
     jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name,
              "n_cases": len(inputs.get(ex.id, []))} for ex in graded]
-    run = run_in_sandbox(cells, jobs, inputs, limits, base, slot, hide)
+    run = run_in_sandbox(cells, jobs, inputs, limits, base, uid, hide)
     if run.status != "ok":
         return SubmissionGrade(student, run.status, run.detail, 0, max_total, _all_failed(graded, run.detail),
                                seconds=run.seconds)

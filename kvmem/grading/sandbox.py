@@ -7,6 +7,8 @@ kills what is left, and reads the answers back with json and np.load(allow_pickl
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -22,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-SANDBOX_UID_BASE = 61_000  # one uid per parallel slot, so that process limits do not mix
+SANDBOX_UID_BASE = 61_000  # sandbox users: 61000, 61001, ... one per running submission
+SANDBOX_UIDS = 512
+UID_LOCKS = Path(tempfile.gettempdir()) / "kvmem-grade-uids"
 COVER = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm")
 
 
@@ -49,6 +53,33 @@ class RunResult:
     cell_errors: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
     seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def claim_uids(count: int):
+    """`count` sandbox uids that no other grader on this machine is using, for as long as the
+    context lasts (a lock file each: the lock ends with the process, however it ends). Two
+    batches at once never share a uid, so neither kills the other's processes."""
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    claimed, handles = [], []
+    try:
+        for uid in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + SANDBOX_UIDS):
+            if len(claimed) == count:
+                break
+            handle = open(UID_LOCKS / f"{uid}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            claimed.append(uid)
+            handles.append(handle)
+        if len(claimed) < count:
+            raise RuntimeError(f"only {len(claimed)} free sandbox uids for {count} workers")
+        yield claimed
+    finally:
+        for handle in handles:
+            handle.close()
 
 
 def can_isolate() -> bool:
@@ -106,7 +137,7 @@ def _matplotlib_cache(base: Path) -> Path:
 
 
 def run_in_sandbox(cells: list[str], jobs: list[dict], inputs: dict[str, list[tuple]], limits: Limits,
-                   base: Path, slot: int = 0, hide: tuple[str, ...] = ()) -> RunResult:
+                   base: Path, uid: int, hide: tuple[str, ...] = ()) -> RunResult:
     """Execute the cells and collect the answers named in `jobs`, in a jail; never raises for
     anything the submission does."""
     workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=base))
@@ -118,7 +149,6 @@ def run_in_sandbox(cells: list[str], jobs: list[dict], inputs: dict[str, list[tu
                 _write_inputs(workdir / "inputs" / exercise_id / str(k), args)
         (workdir / "job.json").write_text(json.dumps({"cells": cells, "exercises": jobs,
                                                        "cell_timeout": limits.cell_seconds}))
-        uid = SANDBOX_UID_BASE + slot
         if can_isolate():
             for path in [workdir, *workdir.rglob("*")]:
                 os.chown(path, uid, uid)
