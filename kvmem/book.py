@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 
-import matplotlib as mpl
 import numpy as np
 
 SEED = 2025
@@ -29,6 +28,8 @@ COLORS = {
 
 def setup(seed: int = SEED) -> np.random.Generator:
     """Set the book's figure style and return a seeded Generator (call once per chapter)."""
+    import matplotlib as mpl
+
     mpl.rcParams.update({
         "figure.figsize": (7.0, 3.6),
         "figure.dpi": 100,

@@ -1,8 +1,9 @@
-"""Interactive explorers. They need a running kernel; each chapter shows a static figure beside."""
+"""Interactive explorers. They need a running kernel; each chapter shows a static figure beside.
+
+matplotlib.pyplot and ipywidgets are imported when an explorer is made, not with kvmem.
+"""
 
 from __future__ import annotations
-
-import matplotlib.pyplot as plt
 
 from .kv_cache import kv_bytes_per_token
 from .plots import GIB, plot_memory_growth
@@ -11,6 +12,7 @@ from .plots import GIB, plot_memory_growth
 def kv_cache_explorer():
     """Sliders for a model's shape; plots the memory of a full cache, a window and a summary."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
     def draw(layers=32, kv_heads=32, d_head=128, bytes_per_number=2, n_c=4096, log2_tokens=17):
         per_token = kv_bytes_per_token(layers, kv_heads, d_head, bytes_per_number)
@@ -36,6 +38,7 @@ def kv_cache_explorer():
 def token_weight_explorer():
     """Sliders for i, j and n_c: the weight of token j in Mem_i, cumulative average vs window."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
     from .plots import plot_token_weights
 
@@ -59,6 +62,7 @@ def token_weight_explorer():
 def recursive_step_explorer(keys):
     """Step the recursive update by hand through `keys` (n, 2): the arithmetic of each step."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
     import numpy as np
 
     from .cumavg import CumulativeAverage
@@ -85,6 +89,7 @@ def recursive_step_explorer(keys):
 def ema_explorer():
     """Slider for beta: the EMA weights, effective window and half-life."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
     from .plots import plot_ema_weights
     from .windows import effective_window, half_life
@@ -103,6 +108,7 @@ def ema_explorer():
 def compressive_explorer():
     """Sliders for n_s, c and the sizes of Mem and CMem: which tokens are raw, compressed, gone."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
     from .plots import plot_compressive_timeline
 
@@ -122,6 +128,7 @@ def compressive_explorer():
 def capacity_explorer():
     """Sliders for d and the largest N: measured recall of an outer-product memory vs theory."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
     import numpy as np
 
     from .experiments import capacity_curve
@@ -140,6 +147,7 @@ def capacity_explorer():
 def comparison_explorer(n_pairs=(4, 8, 16, 32, 64, 128), distances=(0, 4, 16, 64, 256)):
     """Tick the memories to compare on associative recall and on a fact at distance D."""
     import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
     from .experiments import book_memories, distance_experiment, recall_experiment
     from .plots import plot_curves
