@@ -268,9 +268,19 @@ def plot_capacity(ax, d: int, n_pairs, measured, orthogonal_n=None, orthogonal_c
 
 
 def plot_curves(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True):
-    """Lines: one result list per memory against x (recall, distance, ... experiments)."""
-    for name, ys in results.items():
-        ax.plot(x, ys, marker="o", ms=3, label=name)
+    """Lines: one result list per memory against x (recall, distance, ... experiments).
+
+    Up to 20 memories get distinct colours (tab20), and alternate line styles and markers, so
+    that no two lines look alike.
+    """
+    import matplotlib
+
+    colours = matplotlib.colormaps["tab20"].colors
+    styles = ["-", "--", "-.", ":"]
+    markers = "osD^v<>"
+    for k, (name, ys) in enumerate(results.items()):
+        ax.plot(x, ys, color=colours[(2 * k) % 20 + (2 * k) // 20], ls=styles[k % 4], marker=markers[k % 7],
+                ms=3, label=name)
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
