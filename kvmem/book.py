@@ -45,7 +45,7 @@ def setup(seed: int = SEED) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def show_source(*objects) -> "IPython.display.Markdown":
+def show_source(*objects):
     """Show the source of functions or classes of the course package as a code block."""
     from IPython.display import Markdown
 

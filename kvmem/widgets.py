@@ -62,7 +62,6 @@ def token_weight_explorer():
 def recursive_step_explorer(keys):
     """Step the recursive update by hand through `keys` (n, 2): the arithmetic of each step."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from .cumavg import CumulativeAverage

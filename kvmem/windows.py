@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_pair_sequences, as_sequence, as_vector, positive_int, unit_interval
+from .checks import as_pair_sequences, as_vector, positive_int, unit_interval
 from .memory import AveragedPair, LastPairs
 
 

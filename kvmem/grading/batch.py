@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import exercises as chapter_exercises
-from .grade import SubmissionGrade, grade_submission, hidden_checks
+from .grade import ExerciseResult, SubmissionGrade, grade_submission, hidden_checks, ungraded
 from .sandbox import Limits, can_isolate, claim_uids
 
 REPO = Path(__file__).resolve().parents[2]
@@ -130,10 +130,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
 
 def _grade_one(submission, chapter, limits, base, uid, hidden_cases, hide) -> SubmissionGrade:
     if submission.notebook is None:
-        specs = [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
-        from .grade import _all_failed
-        return SubmissionGrade(submission.student, "no-notebook", submission.problem, 0,
-                               sum(ex.points for ex in specs), _all_failed(specs, submission.problem))
+        return ungraded(submission.student, chapter, "no-notebook", submission.problem)
     grade = grade_submission(submission.notebook, chapter, submission.student, limits, base, uid, hidden_cases, hide=hide)
     if submission.problem:
         grade.detail = "; ".join(filter(None, [submission.problem, grade.detail]))
@@ -148,7 +145,6 @@ def _load_previous(path: Path, submission: Submission) -> SubmissionGrade | None
         return None
     if record.get("fingerprint") != fingerprint(submission.notebook):
         return None
-    from .grade import ExerciseResult
     record.pop("fingerprint")
     record["exercises"] = [ExerciseResult(**e) for e in record["exercises"]]
     return SubmissionGrade(**record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ from . import feedback
 from . import exercises as chapter_exercises
 from .notebooks import HIDDEN_TAG
 from .sandbox import Failure, Limits, claim_uids, run_in_sandbox
-from .spec import Exercise, compare, describe_call, judge, judge_choice
+from .spec import Exercise, describe_call, judge, judge_choice
 
 
 class InvalidNotebook(ValueError):
@@ -108,14 +107,13 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     try:
         cells = read_cells(path)
     except InvalidNotebook as err:
-        return SubmissionGrade(student, "invalid-notebook", str(err), 0, max_total, _all_failed(graded, str(err)))
+        return ungraded(student, chapter, "invalid-notebook", str(err))
     inputs = grading_inputs(graded, hidden or {}, secrets.randbits(63) if seed is None else seed)
     jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name,
              "n_cases": len(inputs.get(ex.id, []))} for ex in graded]
     run = run_in_sandbox(cells, jobs, inputs, limits, base, uid, hide)
     if run.status != "ok":
-        return SubmissionGrade(student, run.status, run.detail, 0, max_total, _all_failed(graded, run.detail),
-                               seconds=run.seconds)
+        return ungraded(student, chapter, run.status, run.detail, run.seconds)
     results = [_judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, [])) for ex in graded]
     return SubmissionGrade(student, "ok", "", sum(r.points for r in results), max_total, results,
                            run.cell_errors, run.seconds)
@@ -123,6 +121,13 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
 
 def _all_failed(exercises: list[Exercise], reason: str) -> list[ExerciseResult]:
     return [ExerciseResult(ex.id, ex.kind, 0, ex.points, False, [reason]) for ex in exercises]
+
+
+def ungraded(student: str, chapter: int, status: str, detail: str, seconds: float = 0.0) -> SubmissionGrade:
+    """The grade of a submission that could not be graded: every exercise 0, with the reason."""
+    graded = [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
+    return SubmissionGrade(student, status, detail, 0, sum(ex.points for ex in graded), _all_failed(graded, detail),
+                           seconds=seconds)
 
 
 def _judge_exercise(exercise: Exercise, record: dict, cases: list[tuple]) -> ExerciseResult:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import exercises as chapter_exercises
 from .batch import REPO, default_hidden_sources, write_atomically
-from .grade import SubmissionGrade, grade_submission, hidden_checks
+from .grade import SubmissionGrade, grade_submission, hidden_checks, ungraded
 from .sandbox import Limits
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -93,10 +93,7 @@ def run(root: Path) -> dict:
         finally:
             shutil.rmtree(base, ignore_errors=True)
     else:
-        from .grade import _all_failed
-        specs = [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
-        grade = SubmissionGrade("submission", "no-notebook", "no .ipynb file was submitted", 0,
-                                sum(ex.points for ex in specs), _all_failed(specs, "no .ipynb file was submitted"))
+        grade = ungraded("submission", chapter, "no-notebook", "no .ipynb file was submitted")
     result = results_json(grade)
     write_atomically(root / "results" / "results.json", json.dumps(result, indent=1))
     return result
