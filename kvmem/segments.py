@@ -1,7 +1,8 @@
 """Segment-level recurrence and retrieval: FIFO, compressive and kNN memories.
 
 The sequence is cut into segments of n_s tokens. When a segment is complete it becomes the
-newest key-value pairs S_kv, and the memory is updated by Mem = Update(S_kv, Mem_pre).
+newest key-value pairs S_kv, and the memory is updated by Mem = Update(S_kv, Mem_pre) as the
+next segment begins (so the last query of a segment still reads the previous one).
 A read attends over [memory; the current segment up to the query's position].
 """
 
@@ -15,7 +16,8 @@ from .memory import Memory, PairStore, RingBuffer, concat_pairs
 
 
 class _SegmentMemory(Memory):
-    """Collects tokens into the current segment; a complete segment is handed to `_store`."""
+    """Collects tokens into the current segment; a complete segment is handed to `_store`
+    when the first token of the next segment arrives."""
 
     def __init__(self, n_s: int) -> None:
         super().__init__()
@@ -23,10 +25,13 @@ class _SegmentMemory(Memory):
         self.segment = RingBuffer(self.n_s)
 
     def _update(self, key, value) -> None:
-        self.segment.push(key, value, self.count)
+        # A finished segment moves into the memory only when the next segment's first token
+        # arrives, so every query of a segment (its last one included) still sees the
+        # previous segment: Transformer-XL's [cached previous segment; current segment].
         if self.segment.size == self.n_s:
             self._store(self.segment.keys, self.segment.values, self.segment.positions)
             self.segment.clear()
+        self.segment.push(key, value, self.count)
 
     def _store(self, keys: np.ndarray, values: np.ndarray, positions: np.ndarray) -> None:
         raise NotImplementedError

@@ -18,7 +18,8 @@ def test_fifo_holds_previous_segment_and_current_one():
     expected_positions = {
         0: [0], 3: [0, 1, 2, 3],              # first segment, complete at position 3
         4: [0, 1, 2, 3, 4],                   # cached segment 0 + current position 4
-        7: [4, 5, 6, 7],                      # segment 1 complete: segment 0 evicted
+        7: [0, 1, 2, 3, 4, 5, 6, 7],          # the last query of segment 1 still sees segment 0
+        8: [4, 5, 6, 7, 8],                   # segment 2 begins: segment 1 replaces segment 0
         9: [4, 5, 6, 7, 8, 9],
     }
     for i in range(10):
@@ -39,18 +40,21 @@ def test_fifo_read_attends_over_cache_then_current():
 
 
 def test_compressive_memory_order_of_events():
+    """A segment enters Mem when the next segment's first token arrives (Transformer-XL order)."""
     memory = kvmem.CompressiveMemory(n_s=4, c=2, n_mem=4, n_cmem=4)
-    keys, values = positions_as_keys(16)
-    kvmem.run(memory, keys[:4], values[:4])
+    keys, values = positions_as_keys(17)
+    kvmem.run(memory, keys[:4], values[:4])  # segment 0 complete, still the current segment
+    assert memory.mem_positions.tolist() == [] and len(memory.cmem_spans) == 0
+    kvmem.run(memory, keys[4:5], values[4:5])  # segment 1 begins: segment 0 moves into Mem
     assert memory.mem_positions.tolist() == [0, 1, 2, 3] and len(memory.cmem_spans) == 0
-    kvmem.run(memory, keys[4:8], values[4:8])  # segment 1 pushes segment 0 into CMem
+    kvmem.run(memory, keys[5:9], values[5:9])  # segment 2 begins: segment 0 pushed into CMem
     assert memory.mem_positions.tolist() == [4, 5, 6, 7]
     assert memory.cmem_spans.tolist() == [[0, 1], [2, 3]]
     np.testing.assert_array_equal(memory.cmem_keys[:, 0], [0.5, 2.5])  # mean of each pair of positions
     np.testing.assert_array_equal(memory.cmem_values[:, 0], [5.0, 25.0])
-    kvmem.run(memory, keys[8:12], values[8:12])
+    kvmem.run(memory, keys[9:13], values[9:13])
     assert memory.cmem_spans.tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
-    kvmem.run(memory, keys[12:16], values[12:16])  # CMem is full: its oldest pairs are dropped
+    kvmem.run(memory, keys[13:17], values[13:17])  # CMem is full: its oldest pairs are dropped
     assert memory.mem_positions.tolist() == [12, 13, 14, 15]
     assert memory.cmem_spans.tolist() == [[4, 5], [6, 7], [8, 9], [10, 11]]
 

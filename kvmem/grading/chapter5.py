@@ -9,7 +9,7 @@ from .spec import Exercise
 
 def _compressive_state():
     memory = CompressiveMemory(n_s=3, c=3, n_mem=6, n_cmem=2)
-    for t in range(15):
+    for t in range(16):
         memory.update(np.array([float(t)]), np.array([float(t)]))
     return memory.mem_positions.copy(), memory.cmem_spans.copy()
 
