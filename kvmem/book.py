@@ -8,22 +8,52 @@ import numpy as np
 
 SEED = 2025
 
-#: Colours for the memories, the same in every figure of the book.
-COLORS = {
-    "full": "#1b1b1b",
-    "window": "#0072b2",
-    "cumavg": "#d55e00",
-    "ema": "#009e73",
-    "weighted": "#cc79a7",
-    "fifo": "#56b4e9",
-    "compressive": "#e69f00",
-    "knn": "#7f7f7f",
-    "linear": "#882255",
-    "delta": "#44aa99",
-    "mlp": "#999933",
-    "rnn": "#aa4499",
-    "hybrid": "#332288",
+#: One style per memory for the whole book: a readable label, a colour (Okabe-Ito and Tol's
+#: colour-blind-safe palettes), a line style and a marker, so that two memories never look
+#: alike even in grey or to a reader with a colour-vision deficiency.
+STYLES = {
+    "full":        dict(label="full attention",            color="#1b1b1b", ls="-",  marker="o"),
+    "window":      dict(label="sliding window",            color="#0072b2", ls="-",  marker="s"),
+    "cumavg":      dict(label="cumulative average",        color="#d55e00", ls="-",  marker="^"),
+    "ema":         dict(label="exponential average",       color="#009e73", ls="--", marker="v"),
+    "weighted":    dict(label="weighted window",           color="#cc79a7", ls="--", marker="D"),
+    "fifo":        dict(label="FIFO (Transformer-XL)",     color="#56b4e9", ls="-.", marker="<"),
+    "compressive": dict(label="compressive",               color="#e69f00", ls="-.", marker=">"),
+    "knn":         dict(label="kNN + window",              color="#7f7f7f", ls=":",  marker="P"),
+    "linear":      dict(label="linear attention",          color="#882255", ls="-",  marker="X"),
+    "delta":       dict(label="delta rule",                color="#44aa99", ls="-",  marker="d"),
+    "gated_delta": dict(label="gated delta rule",          color="#117733", ls="--", marker="h"),
+    "gated":       dict(label="gated linear (decay)",      color="#ddcc77", ls="--", marker="H"),
+    "mlp":         dict(label="MLP at test time",          color="#999933", ls=":",  marker="*"),
+    "rnn":         dict(label="RNN state",                 color="#aa4499", ls=":",  marker="p"),
+    "hybrid":      dict(label="summary + window",          color="#332288", ls="--", marker="8"),
+    "infini":      dict(label="Infini-attention",          color="#661100", ls="-.", marker="1"),
+    "sinks":       dict(label="attention sinks + window",  color="#6699cc", ls="--", marker="2"),
+    "h2o":         dict(label="heavy hitters (H2O)",       color="#aa4466", ls="-.", marker="3"),
+    "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
+    "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),
 }
+
+#: Colours alone, for bars and scatter plots (the same colours as STYLES).
+COLORS = {key: style["color"] for key, style in STYLES.items()}
+
+_ALIASES = {style["label"]: key for key, style in STYLES.items()} | {
+    "full cache": "full", "full KV cache": "full", "window average": "window", "FIFO": "fifo",
+    "summary + window": "hybrid", "hybrid [summary; window]": "hybrid", "RNN": "rnn",
+    "exponential moving average": "ema", "EMA": "ema",
+}
+
+
+def memory_style(name: str, markers: bool = True) -> dict:
+    """Keyword arguments for `ax.plot` that draw memory `name` (a key of STYLES or a label)
+    in the book's style, with its readable label."""
+    key = name if name in STYLES else _ALIASES.get(name)
+    if key is None:
+        raise KeyError(f"no figure style for memory {name!r}; add it to kvmem.book.STYLES")
+    style = dict(STYLES[key])
+    if not markers:
+        style.pop("marker")
+    return style
 
 
 def setup(seed: int = SEED) -> np.random.Generator:

@@ -93,7 +93,7 @@ def transformer_xl_reach(n_layers: int, n_mem: int) -> np.ndarray:
 
 
 def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
-    """The memories compared in chapter 7, each with the book's standard settings.
+    """The memories compared in chapter 8, each with the book's standard settings.
 
     n_c is the budget of raw pairs for the memories that keep some (window, segments, hybrids).
     """

@@ -1,4 +1,4 @@
-"""Exercises of chapter 7, Choosing a memory."""
+"""Exercises of chapter 8, Choosing a memory."""
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def _accuracy_cases(rng):
 
 EXERCISES = [
     Exercise(
-        id="7.1", points=1, kind="choice", name="contract_memory",
+        id="8.1", points=1, kind="choice", name="contract_memory",
         task="choose memories for drafting a long legal contract, and justify it",
         reference="C",
         options=("A: a cumulative average of the whole contract",
@@ -43,7 +43,7 @@ EXERCISES = [
         wrong='contract_memory = "B"\ncontract_memory_why = "Recent text matters most."',
     ),
     Exercise(
-        id="7.2", points=1, kind="choice", name="sensor_memory",
+        id="8.2", points=1, kind="choice", name="sensor_memory",
         task="choose a memory for an anomaly detector on a tiny device, and justify it",
         reference="A",
         options=("A: an exponential average of recent readings",
@@ -53,21 +53,21 @@ EXERCISES = [
         wrong='sensor_memory = "B"\nsensor_memory_why = "Keep everything."',
     ),
     Exercise(
-        id="7.3", points=2, kind="function", name="state_numbers",
+        id="8.3", points=2, kind="function", name="state_numbers",
         task='return the numbers a memory of the given kind holds after n tokens',
         reference=_state_numbers, cases=_state_cases,
         visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("cumulative", 10, 4, 3), ("linear", 10, 4, 3)],
         wrong="    return 2 * n * d",
     ),
     Exercise(
-        id="7.4", points=2, kind="function", name="recall_accuracy_of",
+        id="8.4", points=2, kind="function", name="recall_accuracy_of",
         task="return the fraction of reads nearest (by cosine) to their own value",
         reference=nearest_value_accuracy, cases=_accuracy_cases,
         visible=[(np.array([[1.0, 0.1], [0.2, 1.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 3.0]]))],
         wrong="    return 1.0",
     ),
     Exercise(
-        id="7.5", points=0, kind="experiment", name="plot_two_memories",
+        id="8.5", points=0, kind="experiment", name="plot_two_memories",
         task="compare two memories of your choice on associative recall, with a plot",
     ),
 ]
