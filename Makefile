@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env vendor browser cache-check clean benchmarks solutions
+.PHONY: book test env lab vendor browser cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -27,6 +27,10 @@ test: book browser
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
+
+# For students: JupyterLab from .venv, with the course package importable and the exercises open.
+lab: $(ENV_STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) exercises/
 
 vendor: $(VENDOR_STAMP)
 
