@@ -12,17 +12,23 @@ from .kv_cache import memory_bytes
 GIB = 2**30
 
 
-def offline_jshtml(anim) -> str:
+def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> str:
     """The animation as self-contained HTML and JavaScript (matplotlib's to_jshtml).
 
     matplotlib links Font Awesome 4 from a CDN for its buttons; the book's theme already serves
     Font Awesome (with the v4 class names), so the link is dropped and the page reads offline.
+    The frame image gets `alt` as its text alternative and the frame slider a label, for
+    screen readers.
     """
     import matplotlib.pyplot as plt
+    from html import escape
 
     html = anim.to_jshtml(default_mode="once")
     plt.close(anim._fig)
-    return re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
+    html = re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
+    html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m[1]}" alt="{escape(alt)}"', html)
+    return re.sub(r'<input id="(_anim_slider\w+)" type="range"',
+                  lambda m: f'<input id="{m[1]}" type="range" aria-label="animation frame"', html)
 
 
 def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label_suffix: str = ""):
