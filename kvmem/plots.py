@@ -368,3 +368,10 @@ def plot_seconds_against_length(ax, result: dict, names):
     ax.set_ylabel("seconds per sequence")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
+
+
+def benchmark_label(name: str) -> str:
+    """The readable label of a memory named as in benchmarks/results/scaling.json ("full_attention" -> "full attention")."""
+    from .book import memory_style
+
+    return memory_style(BENCHMARK_STYLE_KEYS.get(name, name))["label"]

@@ -91,3 +91,20 @@ def test_crossover_of_a_linear_and_a_quadratic_cost_is_where_they_are_equal():
     slow = {"runs": {"memory": [{"n": n, "seconds": 1.0} for n in sizes],
                      "full_attention": [{"n": n, "seconds": 0.5} for n in sizes]}}
     assert ex.crossover_length(slow, "memory") is None
+
+
+def test_compressive_timeline_follows_each_token_through_current_mem_cmem_and_out():
+    # n_s = 4, c = 2, Mem of 2 segments, CMem of 4 pooled pairs (2 segments): the token of
+    # segment s is current at row s, raw in Mem at rows s+1 and s+2, pooled at rows s+3 and
+    # s+4, and gone after (the order of events of the compressive memory's definition)
+    state = kvmem.plots.compressive_timeline(n_s=4, c=2, n_mem=8, n_cmem=4, n_tokens=32)
+    for row in range(8):
+        for position in range(32):
+            age = row - position // 4
+            expected = -1 if age < 0 else {0: 3, 1: 2, 2: 2, 3: 1, 4: 1}.get(age, 0)
+            assert state[row, position] == expected, (row, position)
+
+
+def test_benchmark_names_get_the_books_readable_labels():
+    assert kvmem.plots.benchmark_label("full_attention") == "full attention"
+    assert kvmem.plots.benchmark_label("cumavg") == "cumulative average"
