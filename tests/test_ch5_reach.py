@@ -108,3 +108,13 @@ def test_compressive_timeline_follows_each_token_through_current_mem_cmem_and_ou
 def test_benchmark_names_get_the_books_readable_labels():
     assert kvmem.plots.benchmark_label("full_attention") == "full attention"
     assert kvmem.plots.benchmark_label("cumavg") == "cumulative average"
+
+
+def test_distance_experiment_with_intervals_averages_seeds():
+    factories = {"window": lambda: kvmem.SlidingWindow(8)}
+    result = ex.distance_experiment_with_intervals(factories, [0, 7, 20], d=16, seeds=5)
+    mean, half = result["window"]
+    per_seed = np.array([ex.fact_recall_curve(kvmem.SlidingWindow(8), [0, 7, 20], d=16, seed=s) for s in range(5)])
+    np.testing.assert_allclose(mean, per_seed.mean(axis=0))
+    np.testing.assert_allclose(half, 2.776 * per_seed.std(axis=0, ddof=1) / np.sqrt(5), rtol=1e-3)
+    assert mean[0] == pytest.approx(1.0) and half[0] == pytest.approx(0.0, abs=1e-12)
