@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env lab vendor browser cache-check clean benchmarks solutions
+.PHONY: book pdf test env lab vendor browser latex cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -23,7 +23,12 @@ cache-check:
 	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$hash" > _build/.inputs-hash; \
 	  echo "kvmem or benchmark results changed: notebooks will run again"; fi
 
-test: book browser
+# The PDF edition: the same notebooks (from the jupyter-cache) through XeLaTeX.
+pdf: $(ENV_STAMP) $(VENDOR_STAMP) cache-check latex
+	$(BIN)/jupyter-book build --builder pdflatex $(BUILD_FLAGS) .
+	@echo "PDF: _build/latex/memory-course.pdf"
+
+test: book pdf browser
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
@@ -55,6 +60,13 @@ $(VENDOR_STAMP): package.json package-lock.json
 browser:
 	@test -n "$$KVMEM_CHROMIUM" || command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's TeX Live for the PDF (XeLaTeX, the LaTeX packages Sphinx uses, latexmk) and poppler's
+# pdftotext / pdftoppm for its test: about 2.5 minutes to install on a fresh machine.
+latex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf poppler-utils >/dev/null; }
 
 # Re-run the solution masters (they are committed with their outputs) and regenerate exercises/.
 solutions: $(ENV_STAMP)

@@ -12,23 +12,47 @@ from .kv_cache import memory_bytes
 GIB = 2**30
 
 
-def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> str:
+class Animation(str):
+    """An animation's offline HTML (the str itself) with a still of its last frame.
+
+    Displayed on its own in a notebook, it offers both: the HTML page plays the animation and
+    the PDF edition, which cannot run JavaScript, prints the still.
+    """
+
+    def __new__(cls, html: str, still_png: bytes, alt: str):
+        animation = super().__new__(cls, html)
+        animation.still_png, animation.alt = still_png, alt
+        return animation
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+
+        return {"text/html": str(self), "image/png": base64.b64encode(self.still_png).decode(),
+                "text/plain": self.alt}
+
+
+def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> Animation:
     """The animation as self-contained HTML and JavaScript (matplotlib's to_jshtml).
 
     matplotlib links Font Awesome 4 from a CDN for its buttons; the book's theme already serves
     Font Awesome (with the v4 class names), so the link is dropped and the page reads offline.
     The frame image gets `alt` as its text alternative and the frame slider a label, for
-    screen readers.
+    screen readers; the last frame is kept as a still for the PDF.
     """
-    import matplotlib.pyplot as plt
+    import io
     from html import escape
 
+    import matplotlib.pyplot as plt
+
     html = anim.to_jshtml(default_mode="once")
+    still = io.BytesIO()
+    anim._fig.savefig(still, format="png")  # to_jshtml leaves the last frame drawn
     plt.close(anim._fig)
     html = re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
     html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m[1]}" alt="{escape(alt)}"', html)
-    return re.sub(r'<input id="(_anim_slider\w+)" type="range"',
+    html = re.sub(r'<input id="(_anim_slider\w+)" type="range"',
                   lambda m: f'<input id="{m[1]}" type="range" aria-label="animation frame"', html)
+    return Animation(html, still.getvalue(), alt)
 
 
 def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label_suffix: str = ""):
