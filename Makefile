@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book pdf test env lab vendor browser latex cache-check clean benchmarks solutions
+.PHONY: book book-student pdf test env lab vendor browser latex cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -23,12 +23,19 @@ cache-check:
 	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$hash" > _build/.inputs-hash; \
 	  echo "kvmem or benchmark results changed: notebooks will run again"; fi
 
+# The student edition: the book without its Solutions part, for courses that publish it during
+# term (_build/student/html). It reuses the full edition's executed notebooks.
+book-student: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
+	mkdir -p _build/student
+	$(BIN)/python -m book_ext.editions _toc.yml > _build/student/_toc.yml
+	KVMEM_EDITION=student $(BIN)/jupyter-book build $(BUILD_FLAGS) --toc _build/student/_toc.yml --path-output _build/student .
+
 # The PDF edition: the same notebooks (from the jupyter-cache) through XeLaTeX.
 pdf: $(ENV_STAMP) $(VENDOR_STAMP) cache-check latex
 	$(BIN)/jupyter-book build --builder pdflatex $(BUILD_FLAGS) .
 	@echo "PDF: _build/latex/memory-course.pdf"
 
-test: book pdf browser
+test: book book-student pdf browser
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
