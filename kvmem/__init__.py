@@ -12,6 +12,7 @@ from .hybrid import InfiniAttention, SummaryWindow
 from .influence import influence
 from .kv_cache import kv_bytes_per_token, memory_bytes
 from .memory import AveragedPair, Memory, run
+from .recurrence import GatedLinearMemory
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients
 from .segments import CompressiveMemory, FIFOMemory, KNNMemory, compress_mean_pool
 from .windows import (
@@ -26,6 +27,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, experiments, numerics, plots, tasks, widgets
+from . import book, experiments, recurrence, numerics, plots, tasks, widgets
 
 __version__ = "0.1.0"
