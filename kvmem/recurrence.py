@@ -314,7 +314,8 @@ def parallel_outputs(queries, keys, values, alpha, beta, delta: bool = False, bl
     return out
 
 
-def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, chunk: int = 64) -> np.ndarray:
+def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, chunk: int = 64,
+                      group: int = 16) -> np.ndarray:
     """Chunks of C tokens: the parallel form inside a chunk, the recurrence across chunks.
 
     For position r of chunk t, which starts from the state S_[t] left by the chunks before it,
@@ -322,12 +323,25 @@ def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, c
     rule's writes):
         o_r     = g_r S_[t] q_r + sum_{s<=r} (g_r / g_s) (q_r . k_s) u_s,
         S_[t+1] = g_C S_[t] + sum_s (g_C / g_s) u_s k_s^T.
-    Everything except the n/C steps S_[t] -> S_[t+1] is done for all chunks at once.
+    Everything except the n/C steps S_[t] -> S_[t+1] is done for `group` chunks at once (a
+    group's temporaries, group x C x C numbers, stay small enough to be cached and reused).
     Time O(n C d + n d^2)."""
     queries, keys, values, alpha, beta = check_inputs(queries, keys, values, alpha, beta, delta)
     n = keys.shape[0]
     C = min(positive_int(chunk, "chunk"), n)
+    group = positive_int(group, "group")
     Q, K, V, alpha, beta = to_chunks(C, queries, keys, values, without_first_gate(alpha), beta)
+    out = np.empty_like(V)
+    S = np.zeros((V.shape[2], K.shape[2]))
+    for first in range(0, Q.shape[0], group):
+        g = slice(first, first + group)
+        out[g], S = chunk_group(Q[g], K[g], V[g], alpha[g], beta[g], delta, S)
+    return out.reshape(-1, V.shape[2])[:n]
+
+
+def chunk_group(Q, K, V, alpha, beta, delta: bool, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs of consecutive chunks (arrays of shape (chunks, C, .)) that start from the state
+    S, and the state after the last of them: `chunkwise_outputs`' formulas."""
     logs = np.cumsum(np.log(alpha), axis=1)          # log g_r inside each chunk
     gain = np.exp(logs)                               # g_r
     to_end = np.exp(logs[:, -1:, :] - logs)           # g_C / g_s
@@ -338,15 +352,14 @@ def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, c
         system = delta_system(K, beta, decayed_scores(np.ones_like(logs), np.ones_like(logs), logs, logs))
         solved = np.linalg.solve(system, np.concatenate([writes, beta[..., None] * gain * K], axis=2))
         writes, state_part = solved[..., : V.shape[2]], solved[..., V.shape[2]:]
-    states = np.empty((Q.shape[0], V.shape[2], K.shape[2]))  # S_[t], the state before chunk t
+    states = np.empty((Q.shape[0],) + S.shape)        # S_[t], the state before chunk t
     U = np.empty_like(V)
-    S = np.zeros(states.shape[1:])
-    for t in range(Q.shape[0]):                       # the only sequential part: n / C steps
+    for t in range(Q.shape[0]):                       # the only sequential part: one step per chunk
         states[t] = S
         U[t] = writes[t] - state_part[t] @ S.T if delta else writes[t]
         S = S * gain[t, -1] + U[t].T @ (K[t] * to_end[t])
     out = (Q * gain) @ np.swapaxes(states, 1, 2) + decayed_scores(Q, K, logs, logs) @ U
-    return out.reshape(-1, V.shape[2])[:n]
+    return out, S
 
 
 def to_chunks(C: int, queries, keys, values, alpha, beta) -> tuple[np.ndarray, ...]:

@@ -279,3 +279,43 @@ def test_bad_options_are_named():
         R.GatedLinearMemory("retnet")
     with pytest.raises(ValueError, match="is empty"):
         R.GatedLinearMemory(R.retnet(0.9)).read(np.ones(3))
+
+
+# --- the hybrid read with a count -----------------------------------------------------------------
+
+from kvmem.summary_count import CountedSummaryWindow, counted_weights  # noqa: E402
+
+
+def test_counts_of_one_give_ordinary_attention_weights():
+    rng = np.random.default_rng(18)
+    keys, query = rng.normal(size=(7, 4)), rng.normal(size=4)
+    np.testing.assert_allclose(counted_weights(query, keys, np.ones(7)), kvmem.attention_weights(query, keys), rtol=1e-13)
+
+
+def test_a_pair_with_count_c_weighs_as_c_copies_of_itself():
+    rng = np.random.default_rng(19)
+    keys, query = rng.normal(size=(4, 3)), rng.normal(size=3)
+    copies = np.vstack([np.repeat(keys[:1], 5, axis=0), keys[1:]])
+    weights = counted_weights(query, keys, np.array([5.0, 1.0, 1.0, 1.0]))
+    np.testing.assert_allclose(weights[0], kvmem.attention_weights(query, copies)[:5].sum(), rtol=1e-13)
+
+
+def test_counted_read_is_full_attention_when_the_evicted_keys_coincide():
+    rng = np.random.default_rng(20)
+    keys, values, query = rng.normal(size=(30, 4)), rng.normal(size=(30, 3)), rng.normal(size=4)
+    keys[:24] = keys[0]  # the 24 pairs that leave a window of 6 share one key
+    memory = CountedSummaryWindow(6)
+    kvmem.run(memory, keys, values)
+    np.testing.assert_allclose(memory.read(query), kvmem.attend(query, keys, values), rtol=1e-12)
+    without = CountedSummaryWindow(6, log_count=False)
+    kvmem.run(without, keys, values)
+    assert np.linalg.norm(without.read(query) - kvmem.attend(query, keys, values)) > 1e-3
+
+
+def test_counted_memory_before_any_eviction_is_attention_over_the_window():
+    rng = np.random.default_rng(21)
+    keys, values, query = rng.normal(size=(5, 4)), rng.normal(size=(5, 2)), rng.normal(size=4)
+    memory = CountedSummaryWindow(8)
+    kvmem.run(memory, keys, values)
+    np.testing.assert_allclose(memory.read(query), kvmem.attend(query, keys, values), rtol=1e-13)
+    assert memory.state_size == 5 * 6
