@@ -225,6 +225,8 @@ def check_inputs(queries, keys, values, alpha, beta, delta: bool):
         raise ValueError(f"beta must have shape ({n},), one write strength per position; got {beta.shape}")
     check_finite_entries(alpha, "alpha")
     check_finite_entries(beta, "beta")
+    if np.any(beta < 0):
+        raise ValueError("beta must be >= 0: it is how strongly each pair is written")
     if np.any(alpha < 0) or np.any(alpha > 1) or np.any(alpha[1:] == 0):
         raise ValueError("alpha must lie in (0, 1] (alpha_0 may be 0: it multiplies the empty state)")
     if delta:
@@ -293,8 +295,8 @@ def parallel_outputs(queries, keys, values, alpha, beta, delta: bool = False, bl
 
     The masked matrix plays the role of the attention matrix: O(n^2 d) time. For the delta rule
     U solves a triangular n x n system (`delta_system`; numpy has no triangular solver, so
-    this costs O(n^3) here). Without the delta rule, `block` computes the matrix `block` query
-    rows at a time, so that memory stays O(block x n).
+    this costs O(n^3) here). With `block`, the masked matrix is built `block` query rows at a
+    time, so that its memory stays O(block x n); the work is the same.
 
     The pairs j <= i that output i sums over are all there at once: no state is carried."""
     queries, keys, values, alpha, beta = check_inputs(queries, keys, values, alpha, beta, delta)

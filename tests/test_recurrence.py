@@ -246,6 +246,7 @@ def test_scan_with_addition_is_the_prefix_sum():
     (dict(alpha=np.full(6, 1.5)), r"alpha must lie in \(0, 1\]"),
     (dict(alpha=np.array([0.5, 0.5, 0.0, 0.5, 0.5, 0.5])), r"alpha must lie in \(0, 1\]"),
     (dict(alpha=np.full(6, np.nan)), "alpha contains NaN"),
+    (dict(beta=-np.ones(6)), "beta must be >= 0"),
     (dict(queries=np.ones((6, 2))), "queries must have the shape of keys"),
     (dict(values=np.ones((5, 2))), "same number of positions"),
     (dict(keys=np.full((6, 3), np.inf)), "keys contains inf"),
