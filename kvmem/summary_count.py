@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .attention import softmax
+from .checks import positive_int
 from .cumavg import CumulativeAverage
 from .memory import Memory, RingBuffer
-from .checks import positive_int
 
 
 def counted_weights(query: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> np.ndarray:
