@@ -118,3 +118,29 @@ def test_distance_experiment_with_intervals_averages_seeds():
     np.testing.assert_allclose(mean, per_seed.mean(axis=0))
     np.testing.assert_allclose(half, 2.776 * per_seed.std(axis=0, ddof=1) / np.sqrt(5), rtol=1e-3)
     assert mean[0] == pytest.approx(1.0) and half[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def reach_through_compressive_memory(n_layers, n_s, c, n_mem, n_cmem, n_tokens):
+    """Brute force: layer l at position i reads the layer-(l-1) states of every position that the
+    compressive memory holds after the update at i, raw (Mem, current segment) or pooled (CMem)."""
+    memory, reads = kvmem.CompressiveMemory(n_s=n_s, c=c, n_mem=n_mem, n_cmem=n_cmem), []
+    for _ in range(n_tokens):
+        memory.update(np.zeros(1), np.zeros(1))
+        pooled = [p for first, last in memory.cmem_spans for p in range(first, last + 1)]
+        reads.append(np.array(pooled + memory.mem_positions.tolist() + memory.segment.positions.tolist()))
+    oldest, rows = np.arange(n_tokens), []
+    for _ in range(n_layers):
+        oldest = np.array([oldest[held].min() for held in reads])
+        rows.append(np.arange(n_tokens) - oldest)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("n_s, c, n_mem, n_cmem", [(4, 2, 8, 4), (8, 4, 16, 8), (4, 4, 4, 2), (6, 3, 6, 4)])
+def test_compressive_memory_reaches_l_times_n_m_plus_c_n_cm(n_s, c, n_mem, n_cmem):
+    # The chapter's claim (Rae et al.'s temporal range): l (n_m + c n_cm) + o tokens back in layer l,
+    # once both memories are full and n_cm is a multiple of n_s / c.
+    n_layers = 3
+    n_tokens = n_s * (n_layers * (n_mem + c * n_cmem) // n_s + 4)
+    last_segment = reach_through_compressive_memory(n_layers, n_s, c, n_mem, n_cmem, n_tokens)[:, -n_s:]
+    layers = np.arange(1, n_layers + 1)[:, None]
+    np.testing.assert_array_equal(last_segment, layers * (n_mem + c * n_cmem) + np.arange(n_s)[None, :])
