@@ -34,6 +34,18 @@ def test_reach_closed_form_matches_brute_force(n_layers, n_s, n_mem):
     np.testing.assert_array_equal(last_segment[:, 0], expected[:, 0])  # the first query reaches least
 
 
+@pytest.mark.parametrize("n_layers, n_s, n_mem", [(4, 4, 4), (3, 3, 6), (3, 5, 0)])
+def test_reach_at_every_position_including_the_start_of_the_sequence(n_layers, n_s, n_mem):
+    # The proposition with n_m a multiple of n_s: l n_m + o once s(i) >= l n_m, else i (back to token 0)
+    n_tokens = 60
+    brute = reach_by_mask_powers(n_layers, n_s, n_mem, n_tokens)
+    i = np.arange(n_tokens)
+    start, offset = i - i % n_s, i % n_s
+    for l in range(1, n_layers + 1):
+        expected = np.where(start >= l * n_mem, l * n_mem + offset, i)
+        np.testing.assert_array_equal(brute[l - 1], expected)
+
+
 @pytest.mark.parametrize("n_layers, n_s, n_mem", [(3, 4, 4), (3, 4, 6), (2, 3, 1)])
 def test_propagation_through_the_fifo_memory_matches_brute_force(n_layers, n_s, n_mem):
     n_tokens = 40
