@@ -156,3 +156,16 @@ def test_compressive_memory_reaches_l_times_n_m_plus_c_n_cm(n_s, c, n_mem, n_cme
     last_segment = reach_through_compressive_memory(n_layers, n_s, c, n_mem, n_cmem, n_tokens)[:, -n_s:]
     layers = np.arange(1, n_layers + 1)[:, None]
     np.testing.assert_array_equal(last_segment, layers * (n_mem + c * n_cmem) + np.arange(n_s)[None, :])
+
+
+@pytest.mark.parametrize("n_layers, n_s, n_tokens", [(3, 4, 16), (2, 3, 20)])
+def test_first_dependent_layer_matches_powers_of_the_attention_mask(n_layers, n_s, n_tokens):
+    # Independent computation: layer l depends on token j when (A^l)[i, j] > 0 for the read mask A
+    i = np.arange(n_tokens)[:, None]
+    j = np.arange(n_tokens)[None, :]
+    attends = ((j >= i - i % n_s - n_s) & (j <= i)).astype(np.int64)
+    depends, expected = np.eye(n_tokens, dtype=np.int64), np.zeros((n_tokens, n_tokens), dtype=np.int64)
+    for layer in range(1, n_layers + 1):
+        depends = np.minimum(attends @ depends, 1)
+        expected[(depends > 0) & (expected == 0)] = layer
+    np.testing.assert_array_equal(kvmem.plots.first_dependent_layer(n_layers, n_s, n_s, n_tokens), expected)
