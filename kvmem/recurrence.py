@@ -320,11 +320,12 @@ def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, c
                       group: int = 16) -> np.ndarray:
     """Chunks of C tokens: the parallel form inside a chunk, the recurrence across chunks.
 
-    For position r of chunk t, which starts from the state S_[t] left by the chunks before it,
-    with g_r the product of the chunk's gates up to r (gain) and u_s = beta_s v_s (or the delta
-    rule's writes):
+    For position r = 0 .. C-1 of chunk t, which starts from the state S_[t] left by the chunks
+    before it, with g_r = alpha_{tC} ... alpha_{tC+r} the product of the chunk's gates up to r
+    (gain) and u_s = beta_s v_s (or the delta rule's writes):
         o_r     = g_r S_[t] q_r + sum_{s<=r} (g_r / g_s) (q_r . k_s) u_s,
-        S_[t+1] = g_C S_[t] + sum_s (g_C / g_s) u_s k_s^T.
+        S_[t+1] = g_{C-1} S_[t] + sum_s (g_{C-1} / g_s) u_s k_s^T.
+    With a gate per channel, g_r is a vector and the ratios scale the key channels.
     Everything except the n/C steps S_[t] -> S_[t+1] is done for `group` chunks at once (a
     group's temporaries, group x C x C numbers, stay small enough to be cached and reused).
     Time O(n C d + n d^2)."""
@@ -346,7 +347,7 @@ def chunk_group(Q, K, V, alpha, beta, delta: bool, S: np.ndarray) -> tuple[np.nd
     S, and the state after the last of them: `chunkwise_outputs`' formulas."""
     logs = np.cumsum(np.log(alpha), axis=1)          # log g_r inside each chunk
     gain = np.exp(logs)                               # g_r
-    to_end = np.exp(logs[:, -1:, :] - logs)           # g_C / g_s
+    to_end = np.exp(logs[:, -1:, :] - logs)           # g_{C-1} / g_s
     writes = beta[..., None] * V                      # beta_s v_s
     if delta:
         # u = T (beta V) - T (beta g K) S^T with T the inverse of the delta system: the part that
