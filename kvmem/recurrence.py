@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numbers
+
 import numpy as np
 
 from .checks import as_pair_sequences, as_sequence, check_finite_entries, positive_int, unit_interval
@@ -84,6 +86,13 @@ class Row:
         return self.gates(np.arange(keys.shape[0]), keys)
 
 
+def _positive(x, name: str) -> float:
+    """Return `x` as a float, requiring a finite x > 0 (a rate or a temperature)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {x!r}")
+    return float(x)
+
+
 def _constant(alpha: float, beta: float) -> GateFn:
     return lambda i, keys: (np.full(len(i), alpha), np.full(len(i), beta))
 
@@ -96,8 +105,11 @@ def cumulative_average() -> Row:
 
 
 def exponential_average(lam: float) -> Row:
-    """alpha_i = lambda, beta_i = 1 - lambda: chapter 4's exponential average (decay lambda)."""
-    lam = unit_interval(lam, "lam")
+    """alpha_i = lambda, beta_i = 1 - lambda: chapter 4's exponential average (decay lambda).
+
+    lambda = 0 (keep only the newest pair) is left out: the parallel and chunkwise forms take
+    the logarithm of the gates."""
+    lam = unit_interval(lam, "lam", closed_left=False)
     return Row(f"exponential average (lambda = {lam:g})", _constant(lam, 1.0 - lam))
 
 
@@ -131,6 +143,7 @@ def gla(d_k: int, tau: float = 16.0, seed: int = 0) -> Row:
     """alpha_i = sigmoid(W k_i)^(1/tau) in (0, 1)^{d_k}, beta_i = 1: a gate per key channel that
     depends on the input (GLA, Yang et al., 2024; tau = 16 as in the paper)."""
     W = _projection(positive_int(d_k, "d_k"), d_k, seed)
+    tau = _positive(tau, "tau")
     return Row("GLA", lambda i, keys: (sigmoid(keys @ W.T) ** (1.0 / tau), np.ones(len(i))))
 
 
@@ -138,6 +151,7 @@ def mamba2(d_k: int, a: float = 1.0, seed: int = 0) -> Row:
     """Delta_i = softplus(w . k_i), alpha_i = exp(-a Delta_i), beta_i = Delta_i: one scalar gate
     that depends on the input (Mamba-2, Dao and Gu, 2024)."""
     w = _projection(positive_int(d_k, "d_k"), 1, seed)[0]
+    a = _positive(a, "a")
 
     def gates(i, keys):
         step_size = softplus(keys @ w)
@@ -157,6 +171,7 @@ def gated_deltanet(d_k: int, a: float = 1.0, seed: int = 0) -> Row:
     """alpha_i = exp(-a softplus(w . k_i)) and beta_i = sigmoid(u . k_i), both from the input:
     S_i = alpha_i S_{i-1} (I - beta_i k_i k_i^T) + beta_i v_i k_i^T (Gated DeltaNet, Yang et al., 2025)."""
     w, u = _projection(positive_int(d_k, "d_k"), 2, seed)
+    a = _positive(a, "a")
 
     def gates(i, keys):
         return np.exp(-a * softplus(keys @ w)), sigmoid(keys @ u)
@@ -189,9 +204,11 @@ class GatedLinearMemory(Memory):
         self.S: np.ndarray | None = None
 
     def _update(self, key, value) -> None:
+        alpha, beta = self.row.gates(np.array([self.count]), key[None, :])
+        if self.row.delta:
+            check_delta_step_sizes(key[None, :], beta)
         if self.S is None:
             self.S = np.zeros((value.shape[0], key.shape[0]))
-        alpha, beta = self.row.gates(np.array([self.count]), key[None, :])
         self.S = step(self.S, key, value, alpha[0], float(beta[0]), self.row.delta)
 
     def read(self, query) -> np.ndarray:
@@ -232,11 +249,16 @@ def check_inputs(queries, keys, values, alpha, beta, delta: bool):
     if delta:
         if alpha.shape[1] != 1:
             raise ValueError("the delta rule rows take a scalar gate alpha of shape (n,)")
-        step_sizes = beta * np.einsum("ij,ij->i", keys, keys)
-        if np.any(step_sizes < 0) or np.any(step_sizes > 2 + 1e-12):
-            raise ValueError("the delta rule needs 0 <= beta_i ||k_i||^2 <= 2 (or the state blows up): "
-                             "normalise the keys to unit length and take beta in [0, 1]")
+        check_delta_step_sizes(keys, beta)
     return queries, keys, values, alpha, beta
+
+
+def check_delta_step_sizes(keys: np.ndarray, beta: np.ndarray) -> None:
+    """The delta rule's step beta_i ||k_i||^2 must lie in [0, 2], or the state blows up."""
+    step_sizes = beta * np.einsum("ij,ij->i", keys, keys)
+    if np.any(step_sizes < 0) or np.any(step_sizes > 2 + 1e-12):
+        raise ValueError("the delta rule needs 0 <= beta_i ||k_i||^2 <= 2 (or the state blows up): "
+                         "normalise the keys to unit length and take beta in [0, 1]")
 
 
 def recurrent_outputs(queries, keys, values, alpha, beta, delta: bool = False) -> np.ndarray:

@@ -280,6 +280,19 @@ def test_bad_options_are_named():
         R.GatedLinearMemory("retnet")
     with pytest.raises(ValueError, match="is empty"):
         R.GatedLinearMemory(R.retnet(0.9)).read(np.ones(3))
+    with pytest.raises(ValueError, match=r"lam must lie in \(0, 1\)"):
+        R.exponential_average(0.0)
+    for make, name in ((lambda: R.mamba2(3, a=0.0), "a"), (lambda: R.gated_deltanet(3, a=-1.0), "a"),
+                       (lambda: R.gla(3, tau=0), "tau")):
+        with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
+            make()
+
+
+def test_delta_rule_memory_rejects_a_long_key():
+    memory = R.GatedLinearMemory(R.delta_rule(1.0))
+    memory.update(np.array([1.0, 0.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match="normalise the keys"):
+        memory.update(np.array([3.0, 0.0]), np.array([1.0]))
 
 
 # --- the hybrid read with a count -----------------------------------------------------------------
