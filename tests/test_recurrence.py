@@ -326,6 +326,14 @@ def test_counted_read_is_full_attention_when_the_evicted_keys_coincide():
     assert np.linalg.norm(without.read(query) - kvmem.attend(query, keys, values)) > 1e-3
 
 
+@pytest.mark.parametrize("counts, problem", [(np.array([1.0, 0.0, 1.0]), "counts must be >= 1"),
+                                             (np.ones(2), "counts must have dimension 3"),
+                                             (np.array([1.0, np.nan, 1.0]), "counts contains NaN")])
+def test_counted_weights_name_bad_counts(counts, problem):
+    with pytest.raises(ValueError, match=problem):
+        counted_weights(np.ones(2), np.ones((3, 2)), counts)
+
+
 def test_counted_memory_before_any_eviction_is_attention_over_the_window():
     rng = np.random.default_rng(21)
     keys, values, query = rng.normal(size=(5, 4)), rng.normal(size=(5, 2)), rng.normal(size=4)
