@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import numbers
+
 import numpy as np
 
 from .checks import as_pair_sequences, as_sequence, check_finite_entries, positive_int, unit_interval
@@ -84,6 +86,13 @@ class Row:
         return self.gates(np.arange(keys.shape[0]), keys)
 
 
+def _positive(x, name: str) -> float:
+    """Return `x` as a float, requiring a finite x > 0 (a rate or a temperature)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not np.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {x!r}")
+    return float(x)
+
+
 def _constant(alpha: float, beta: float) -> GateFn:
     return lambda i, keys: (np.full(len(i), alpha), np.full(len(i), beta))
 
@@ -96,8 +105,11 @@ def cumulative_average() -> Row:
 
 
 def exponential_average(lam: float) -> Row:
-    """alpha_i = lambda, beta_i = 1 - lambda: chapter 4's exponential average (decay lambda)."""
-    lam = unit_interval(lam, "lam")
+    """alpha_i = lambda, beta_i = 1 - lambda: chapter 4's exponential average (decay lambda).
+
+    lambda = 0 (keep only the newest pair) is left out: the parallel and chunkwise forms take
+    the logarithm of the gates."""
+    lam = unit_interval(lam, "lam", closed_left=False)
     return Row(f"exponential average (lambda = {lam:g})", _constant(lam, 1.0 - lam))
 
 
@@ -131,6 +143,7 @@ def gla(d_k: int, tau: float = 16.0, seed: int = 0) -> Row:
     """alpha_i = sigmoid(W k_i)^(1/tau) in (0, 1)^{d_k}, beta_i = 1: a gate per key channel that
     depends on the input (GLA, Yang et al., 2024; tau = 16 as in the paper)."""
     W = _projection(positive_int(d_k, "d_k"), d_k, seed)
+    tau = _positive(tau, "tau")
     return Row("GLA", lambda i, keys: (sigmoid(keys @ W.T) ** (1.0 / tau), np.ones(len(i))))
 
 
@@ -138,6 +151,7 @@ def mamba2(d_k: int, a: float = 1.0, seed: int = 0) -> Row:
     """Delta_i = softplus(w . k_i), alpha_i = exp(-a Delta_i), beta_i = Delta_i: one scalar gate
     that depends on the input (Mamba-2, Dao and Gu, 2024)."""
     w = _projection(positive_int(d_k, "d_k"), 1, seed)[0]
+    a = _positive(a, "a")
 
     def gates(i, keys):
         step_size = softplus(keys @ w)
@@ -157,6 +171,7 @@ def gated_deltanet(d_k: int, a: float = 1.0, seed: int = 0) -> Row:
     """alpha_i = exp(-a softplus(w . k_i)) and beta_i = sigmoid(u . k_i), both from the input:
     S_i = alpha_i S_{i-1} (I - beta_i k_i k_i^T) + beta_i v_i k_i^T (Gated DeltaNet, Yang et al., 2025)."""
     w, u = _projection(positive_int(d_k, "d_k"), 2, seed)
+    a = _positive(a, "a")
 
     def gates(i, keys):
         return np.exp(-a * softplus(keys @ w)), sigmoid(keys @ u)
@@ -189,9 +204,11 @@ class GatedLinearMemory(Memory):
         self.S: np.ndarray | None = None
 
     def _update(self, key, value) -> None:
+        alpha, beta = self.row.gates(np.array([self.count]), key[None, :])
+        if self.row.delta:
+            check_delta_step_sizes(key[None, :], beta)
         if self.S is None:
             self.S = np.zeros((value.shape[0], key.shape[0]))
-        alpha, beta = self.row.gates(np.array([self.count]), key[None, :])
         self.S = step(self.S, key, value, alpha[0], float(beta[0]), self.row.delta)
 
     def read(self, query) -> np.ndarray:
@@ -232,11 +249,16 @@ def check_inputs(queries, keys, values, alpha, beta, delta: bool):
     if delta:
         if alpha.shape[1] != 1:
             raise ValueError("the delta rule rows take a scalar gate alpha of shape (n,)")
-        step_sizes = beta * np.einsum("ij,ij->i", keys, keys)
-        if np.any(step_sizes < 0) or np.any(step_sizes > 2 + 1e-12):
-            raise ValueError("the delta rule needs 0 <= beta_i ||k_i||^2 <= 2 (or the state blows up): "
-                             "normalise the keys to unit length and take beta in [0, 1]")
+        check_delta_step_sizes(keys, beta)
     return queries, keys, values, alpha, beta
+
+
+def check_delta_step_sizes(keys: np.ndarray, beta: np.ndarray) -> None:
+    """The delta rule's step beta_i ||k_i||^2 must lie in [0, 2], or the state blows up."""
+    step_sizes = beta * np.einsum("ij,ij->i", keys, keys)
+    if np.any(step_sizes < 0) or np.any(step_sizes > 2 + 1e-12):
+        raise ValueError("the delta rule needs 0 <= beta_i ||k_i||^2 <= 2 (or the state blows up): "
+                         "normalise the keys to unit length and take beta in [0, 1]")
 
 
 def recurrent_outputs(queries, keys, values, alpha, beta, delta: bool = False) -> np.ndarray:
@@ -320,11 +342,12 @@ def chunkwise_outputs(queries, keys, values, alpha, beta, delta: bool = False, c
                       group: int = 16) -> np.ndarray:
     """Chunks of C tokens: the parallel form inside a chunk, the recurrence across chunks.
 
-    For position r of chunk t, which starts from the state S_[t] left by the chunks before it,
-    with g_r the product of the chunk's gates up to r (gain) and u_s = beta_s v_s (or the delta
-    rule's writes):
+    For position r = 0 .. C-1 of chunk t, which starts from the state S_[t] left by the chunks
+    before it, with g_r = alpha_{tC} ... alpha_{tC+r} the product of the chunk's gates up to r
+    (gain) and u_s = beta_s v_s (or the delta rule's writes):
         o_r     = g_r S_[t] q_r + sum_{s<=r} (g_r / g_s) (q_r . k_s) u_s,
-        S_[t+1] = g_C S_[t] + sum_s (g_C / g_s) u_s k_s^T.
+        S_[t+1] = g_{C-1} S_[t] + sum_s (g_{C-1} / g_s) u_s k_s^T.
+    With a gate per channel, g_r is a vector and the ratios scale the key channels.
     Everything except the n/C steps S_[t] -> S_[t+1] is done for `group` chunks at once (a
     group's temporaries, group x C x C numbers, stay small enough to be cached and reused).
     Time O(n C d + n d^2)."""
@@ -346,7 +369,7 @@ def chunk_group(Q, K, V, alpha, beta, delta: bool, S: np.ndarray) -> tuple[np.nd
     S, and the state after the last of them: `chunkwise_outputs`' formulas."""
     logs = np.cumsum(np.log(alpha), axis=1)          # log g_r inside each chunk
     gain = np.exp(logs)                               # g_r
-    to_end = np.exp(logs[:, -1:, :] - logs)           # g_C / g_s
+    to_end = np.exp(logs[:, -1:, :] - logs)           # g_{C-1} / g_s
     writes = beta[..., None] * V                      # beta_s v_s
     if delta:
         # u = T (beta V) - T (beta g K) S^T with T the inverse of the delta system: the part that

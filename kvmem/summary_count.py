@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .attention import softmax
-from .checks import positive_int
+from .checks import as_sequence, as_vector, positive_int
 from .cumavg import CumulativeAverage
 from .memory import Memory, RingBuffer
 
@@ -22,6 +22,11 @@ def counted_weights(query: np.ndarray, keys: np.ndarray, counts: np.ndarray) -> 
 
     With all counts 1 this is ordinary attention; a pair with count c weighs as much as c copies
     of itself, since exp(s + log c) = c exp(s)."""
+    keys = as_sequence(keys, "keys")
+    query = as_vector(query, "query", dim=keys.shape[1])
+    counts = as_vector(counts, "counts", dim=keys.shape[0])
+    if np.any(counts < 1):
+        raise ValueError(f"counts must be >= 1: each is how many pairs a pair stands for; got {counts}")
     scores = keys @ query / np.sqrt(keys.shape[1]) + np.log(counts)
     return softmax(scores)
 

@@ -280,6 +280,19 @@ def test_bad_options_are_named():
         R.GatedLinearMemory("retnet")
     with pytest.raises(ValueError, match="is empty"):
         R.GatedLinearMemory(R.retnet(0.9)).read(np.ones(3))
+    with pytest.raises(ValueError, match=r"lam must lie in \(0, 1\)"):
+        R.exponential_average(0.0)
+    for make, name in ((lambda: R.mamba2(3, a=0.0), "a"), (lambda: R.gated_deltanet(3, a=-1.0), "a"),
+                       (lambda: R.gla(3, tau=0), "tau")):
+        with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
+            make()
+
+
+def test_delta_rule_memory_rejects_a_long_key():
+    memory = R.GatedLinearMemory(R.delta_rule(1.0))
+    memory.update(np.array([1.0, 0.0]), np.array([1.0]))
+    with pytest.raises(ValueError, match="normalise the keys"):
+        memory.update(np.array([3.0, 0.0]), np.array([1.0]))
 
 
 # --- the hybrid read with a count -----------------------------------------------------------------
@@ -311,6 +324,14 @@ def test_counted_read_is_full_attention_when_the_evicted_keys_coincide():
     without = CountedSummaryWindow(6, log_count=False)
     kvmem.run(without, keys, values)
     assert np.linalg.norm(without.read(query) - kvmem.attend(query, keys, values)) > 1e-3
+
+
+@pytest.mark.parametrize("counts, problem", [(np.array([1.0, 0.0, 1.0]), "counts must be >= 1"),
+                                             (np.ones(2), "counts must have dimension 3"),
+                                             (np.array([1.0, np.nan, 1.0]), "counts contains NaN")])
+def test_counted_weights_name_bad_counts(counts, problem):
+    with pytest.raises(ValueError, match=problem):
+        counted_weights(np.ones(2), np.ones((3, 2)), counts)
 
 
 def test_counted_memory_before_any_eviction_is_attention_over_the_window():

@@ -25,16 +25,19 @@ def _chunkwise_reference(queries, keys, values, alpha, chunk):
 
 def _sequence_cases(rng):
     cases = []
-    for n, d, chunk in ((20, 3, 4), (37, 5, 8), (9, 2, 16), (30, 4, 1)):
+    for n, d_k, d_v, chunk in ((20, 3, 3, 4), (37, 5, 2, 8), (9, 2, 4, 16), (30, 4, 4, 1)):
         alpha = rng.uniform(0.5, 1.0, size=n)
-        cases.append((rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d)), alpha, chunk))
+        cases.append((rng.normal(size=(n, d_k)), rng.normal(size=(n, d_k)), rng.normal(size=(n, d_v)), alpha, chunk))
     return cases
 
 
 def _visible_sequence():
+    # gates that differ from position to position, d_k != d_v and a shorter last chunk, so that a
+    # swapped ratio g_s / g_r, a transposed state or a dropped remainder fails the visible check
     rng = np.random.default_rng(7)
-    n, d = 12, 3
-    return (rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d)), np.full(n, 0.9), 4)
+    n, d_k, d_v = 14, 3, 2
+    return (rng.normal(size=(n, d_k)), rng.normal(size=(n, d_k)), rng.normal(size=(n, d_v)),
+            rng.uniform(0.5, 1.0, size=n), 4)
 
 
 EXERCISES = [
@@ -88,6 +91,6 @@ EXERCISES = [
     ),
     Exercise(
         id="7.6", points=0, kind="experiment", name="plot_gate_recency",
-        task="measure how the gate of Gated DeltaNet changes recall of old and new pairs, and plot it",
+        task="measure how the gate of Gated DeltaNet changes recall of old and new pairs, and plot it with 95% intervals",
     ),
 ]
