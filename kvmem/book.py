@@ -25,6 +25,8 @@ STYLES = {
     "delta":       dict(label="delta rule",                color="#2a8a7c", ls="-",  marker="d"),
     "gated_delta": dict(label="gated delta rule",          color="#117733", ls="--", marker="h"),
     "gated":       dict(label="gated linear (decay)",      color="#8a6d00", ls="--", marker="H"),
+    "retnet":      dict(label="RetNet (decay γ)",          color="#cc3311", ls="--", marker="s"),
+    "mamba2":      dict(label="Mamba-2",                   color="#d6246e", ls=":",  marker="D"),
     "mlp":         dict(label="MLP at test time",          color="#938f2f", ls=":",  marker="*"),
     "rnn":         dict(label="RNN state",                 color="#aa4499", ls=":",  marker="p"),
     "hybrid":      dict(label="summary + window",          color="#332288", ls="--", marker="8"),
