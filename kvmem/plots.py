@@ -143,17 +143,36 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
     return offline_jshtml(anim)
 
 
-def plot_float32_errors(ax, lengths, errors: dict[str, list[float]]):
-    """Lines: relative error of each float32 mean against the stream's length."""
-    markers = dict(zip(errors, "os^D"))
+#: One style per float32 summation method (Fig. 3.x and benchmarks/float32_accuracy.py).
+SUM_STYLES = {
+    "naive sum":               dict(color="#d55e00", ls="-",  marker="o"),
+    "incremental update":      dict(color="#cc79a7", ls="--", marker="s"),
+    "prefix sums (chapter 2)": dict(color="#e69f00", ls=":",  marker="v"),
+    "pairwise (np.mean)":      dict(color="#0072b2", ls="-",  marker="^"),
+    "compensated update":      dict(color="#009e73", ls="-.", marker="D"),
+}
+
+
+def plot_float32_errors(ax, lengths, errors: dict, floor: float = 1e-10):
+    """Lines and bands: the median over streams of each float32 mean's relative error (line) and
+    its interquartile range (band), against the stream's length.
+
+    errors[method] holds one error per length, or one list of errors (one per stream) per length.
+    Errors of exactly 0 are drawn at `floor`, so that a log axis can show them.
+    """
     for name, errs in errors.items():
-        ax.plot(lengths, [max(e, 1e-10) for e in errs], marker=markers[name], label=name)
+        e = np.maximum(np.asarray(errs, dtype=float).reshape(len(lengths), -1), floor)
+        style = SUM_STYLES.get(name, {})
+        ax.plot(lengths, np.median(e, axis=1), label=name, **style)
+        if e.shape[1] > 1:
+            low, high = np.percentile(e, [25, 75], axis=1)
+            ax.fill_between(lengths, low, high, color=style.get("color"), alpha=0.18, lw=0)
     ax.axhline(np.finfo(np.float32).eps, color="#999999", ls="--", lw=1, label="float32 epsilon")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("length of the stream")
+    ax.set_xlabel("length of the stream n")
     ax.set_ylabel("relative error of the mean")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 
