@@ -150,7 +150,7 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
     def frame(i):
         ax.clear()
         ax.scatter(*keys[: i + 1].T, color="#bbbbbb", s=20, label="keys seen")
-        ax.scatter(*keys[i], color=COLORS["window"], s=40, zorder=3, label=f"new key $k_{{{i}}}$")
+        ax.scatter(*keys[i], color="#444444", s=50, zorder=3, label=f"new key $k_{{{i}}}$")
         ax.plot(*means[: i + 1].T, color=COLORS["cumavg"], lw=1, alpha=0.6)
         if i > 0:
             ax.annotate("", xy=means[i], xytext=means[i - 1],
