@@ -182,15 +182,3 @@ def complexity_table(names, d: int, n_c: int, i: int, copies: int = 1):
         rows.append(f"| {label} | ${state_o}$ | ${update_o}$ | ${read_o}$ | "
                     + " | ".join(_count(copies * f(d, n_c, i)) for f in (state, update, read)) + " |")
     return Markdown("\n".join(rows))
-
-
-def mean_interval(samples) -> tuple[float, float]:
-    """The mean of `samples` and the half-width of its 95% confidence interval,
-    t_{0.975, n-1} s / sqrt(n), with Student's t quantile from the Cornish-Fisher expansion
-    (within 0.005 of the exact quantile from n = 10 on)."""
-    x = np.asarray(samples, dtype=float)
-    if x.ndim != 1 or x.size < 2:
-        raise ValueError(f"samples must be a 1-D sequence of at least 2 numbers; got shape {x.shape}")
-    df, z = x.size - 1, 1.959963984540054
-    t = z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
-    return float(x.mean()), float(t * x.std(ddof=1) / np.sqrt(x.size))

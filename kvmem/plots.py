@@ -30,6 +30,10 @@ class Animation(str):
         return {"text/html": str(self), "image/png": base64.b64encode(self.still_png).decode(),
                 "text/plain": self.alt}
 
+    def _repr_pretty_(self, printer, cycle):
+        """The alt text as plain text: IPython's printer for str would print the whole page."""
+        printer.text(self.alt)
+
 
 def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> Animation:
     """The animation as self-contained HTML and JavaScript (matplotlib's to_jshtml).
@@ -145,7 +149,8 @@ def weights_animation(n: int = 24, n_c: int = 6, interval: int = 500):
                      f"1/{min(i + 1, n_c)} in the window", fontsize=9)
 
     anim = FuncAnimation(fig, frame, frames=range(1, n), interval=interval)  # from i = 1: weights <= 1/2
-    return offline_jshtml(anim)
+    return offline_jshtml(anim, alt=f"Animation: bars of the weight of each token in Mem_i for i = 1 to {n - 1}, "
+                                    f"cumulative average beside a window of {n_c}; use the buttons to step i")
 
 
 def plot_read_against_query(ax, angles: np.ndarray, reads: dict[str, np.ndarray], coordinate: int = 1,
@@ -194,14 +199,15 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
 
     anim = FuncAnimation(fig, frame, frames=range(len(keys)), interval=interval)
-    return offline_jshtml(anim)
+    return offline_jshtml(anim, alt="Animation: 2-D keys, and the cumulative average moving 1/(i+1) of the "
+                                    "way towards each new key; use the buttons to step i")
 
 
 #: One style per float32 summation method (Fig. 3.x and benchmarks/float32_accuracy.py).
 SUM_STYLES = {
     "naive sum":               dict(color="#d55e00", ls="-",  marker="o"),
-    "incremental update":      dict(color="#cc79a7", ls="--", marker="s"),
-    "prefix sums (chapter 2)": dict(color="#e69f00", ls=":",  marker="v"),
+    "incremental update":      dict(color="#c36d9c", ls="--", marker="s"),
+    "prefix sums (chapter 2)": dict(color="#b07800", ls=":",  marker="v"),
     "pairwise (np.mean)":      dict(color="#0072b2", ls="-",  marker="^"),
     "compensated update":      dict(color="#009e73", ls="-.", marker="D"),
 }

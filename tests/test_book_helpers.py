@@ -1,23 +1,8 @@
-"""The chapters' helpers in kvmem.book: confidence intervals, cost tables, figure styles."""
+"""The chapters' helpers in kvmem.book: cost tables and figure styles."""
 
-import numpy as np
 import pytest
 
-from kvmem.book import COSTS, STYLES, complexity_table, mean_interval, memory_style
-
-
-@pytest.mark.parametrize("n, t_quantile", [(10, 2.262157), (30, 2.045230), (100, 1.984217)])
-def test_interval_uses_students_t(n, t_quantile):
-    # Quantiles from a t table (t_{0.975, n-1}); samples with a known standard deviation.
-    samples = np.tile([0.0, 2.0], n // 2)
-    mean, half_width = mean_interval(samples)
-    assert mean == 1.0
-    assert half_width == pytest.approx(t_quantile * samples.std(ddof=1) / np.sqrt(n), rel=2e-3)
-
-
-def test_interval_rejects_a_single_sample():
-    with pytest.raises(ValueError, match="at least 2"):
-        mean_interval([1.0])
+from kvmem.book import COSTS, STYLES, complexity_table, memory_style
 
 
 def test_cost_table_counts_the_kv_cache_of_chapter_1():
