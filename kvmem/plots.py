@@ -432,6 +432,51 @@ def plot_reach(ax, reach: np.ndarray, n_s: int):
     return ax
 
 
+def first_dependent_layer(n_layers: int, n_s: int, n_mem: int, n_tokens: int) -> np.ndarray:
+    """first[i, j]: the lowest layer l (1..n_layers) whose state at position i depends on token j;
+    0 when no layer up to n_layers does.
+
+    The layer-l state at i depends on the tokens a_l(i), ..., i, where a_l(i) = i - reach
+    (kvmem.experiments.reach_by_propagation): every read covers a contiguous range of positions
+    ending at i, so the tokens it depends on are contiguous too.
+    """
+    from .experiments import reach_by_propagation
+
+    reach = reach_by_propagation(n_layers, n_s, n_mem, n_tokens)
+    i = np.arange(n_tokens)[:, None]
+    j = np.arange(n_tokens)[None, :]
+    first = np.zeros((n_tokens, n_tokens), dtype=np.int64)
+    for layer in range(n_layers, 0, -1):  # the lowest layer is written last
+        oldest = (np.arange(n_tokens) - reach[layer - 1])[:, None]
+        first[(j >= oldest) & (j <= i)] = layer
+    return first
+
+
+def plot_dependencies(ax, n_layers: int = 3, n_s: int = 4, n_tokens: int = 16):
+    """Grid: row i, column j coloured by the lowest layer whose state at i depends on token j
+    (one cached segment per layer, n_m = n_s); segment boundaries as thin lines."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    first = first_dependent_layer(n_layers, n_s, n_s, n_tokens)
+    blues = ["#08519c", "#4292c6", "#9ecae1", "#deebf7"][:n_layers]
+    ax.imshow(first, cmap=ListedColormap(["#ffffff"] + blues), vmin=0, vmax=n_layers,
+              interpolation="nearest")
+    for boundary in range(n_s, n_tokens, n_s):
+        ax.axvline(boundary - 0.5, color="#999999", lw=0.8)
+        ax.axhline(boundary - 0.5, color="#999999", lw=0.8)
+    ax.set_xticks(range(0, n_tokens, n_s))
+    ax.set_yticks(range(0, n_tokens, n_s))
+    ax.set_xlabel("token j")
+    ax.set_ylabel("query position i")
+    ax.grid(False)
+    ax.legend(handles=[Patch(color=blues[l - 1], label=f"first reached in layer {l}")
+                       for l in range(1, n_layers + 1)] + [Patch(facecolor="#ffffff", edgecolor="#999999",
+                                                                 label=f"not reached by layer {n_layers}")],
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
+    return ax
+
+
 #: The keys of benchmarks/results/scaling.json that name a memory differently from kvmem.book.STYLES.
 BENCHMARK_STYLE_KEYS = {"full_attention": "full", "sliding_window": "window", "summary_window": "hybrid",
                         "window_average": "window"}

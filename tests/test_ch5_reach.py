@@ -34,6 +34,18 @@ def test_reach_closed_form_matches_brute_force(n_layers, n_s, n_mem):
     np.testing.assert_array_equal(last_segment[:, 0], expected[:, 0])  # the first query reaches least
 
 
+@pytest.mark.parametrize("n_layers, n_s, n_mem", [(4, 4, 4), (3, 3, 6), (3, 5, 0)])
+def test_reach_at_every_position_including_the_start_of_the_sequence(n_layers, n_s, n_mem):
+    # The proposition with n_m a multiple of n_s: l n_m + o once s(i) >= l n_m, else i (back to token 0)
+    n_tokens = 60
+    brute = reach_by_mask_powers(n_layers, n_s, n_mem, n_tokens)
+    i = np.arange(n_tokens)
+    start, offset = i - i % n_s, i % n_s
+    for l in range(1, n_layers + 1):
+        expected = np.where(start >= l * n_mem, l * n_mem + offset, i)
+        np.testing.assert_array_equal(brute[l - 1], expected)
+
+
 @pytest.mark.parametrize("n_layers, n_s, n_mem", [(3, 4, 4), (3, 4, 6), (2, 3, 1)])
 def test_propagation_through_the_fifo_memory_matches_brute_force(n_layers, n_s, n_mem):
     n_tokens = 40
@@ -118,3 +130,42 @@ def test_distance_experiment_with_intervals_averages_seeds():
     np.testing.assert_allclose(mean, per_seed.mean(axis=0))
     np.testing.assert_allclose(half, 2.776 * per_seed.std(axis=0, ddof=1) / np.sqrt(5), rtol=1e-3)
     assert mean[0] == pytest.approx(1.0) and half[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def reach_through_compressive_memory(n_layers, n_s, c, n_mem, n_cmem, n_tokens):
+    """Brute force: layer l at position i reads the layer-(l-1) states of every position that the
+    compressive memory holds after the update at i, raw (Mem, current segment) or pooled (CMem)."""
+    memory, reads = kvmem.CompressiveMemory(n_s=n_s, c=c, n_mem=n_mem, n_cmem=n_cmem), []
+    for _ in range(n_tokens):
+        memory.update(np.zeros(1), np.zeros(1))
+        pooled = [p for first, last in memory.cmem_spans for p in range(first, last + 1)]
+        reads.append(np.array(pooled + memory.mem_positions.tolist() + memory.segment.positions.tolist()))
+    oldest, rows = np.arange(n_tokens), []
+    for _ in range(n_layers):
+        oldest = np.array([oldest[held].min() for held in reads])
+        rows.append(np.arange(n_tokens) - oldest)
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("n_s, c, n_mem, n_cmem", [(4, 2, 8, 4), (8, 4, 16, 8), (4, 4, 4, 2), (6, 3, 6, 4)])
+def test_compressive_memory_reaches_l_times_n_m_plus_c_n_cm(n_s, c, n_mem, n_cmem):
+    # The chapter's claim (Rae et al.'s temporal range): l (n_m + c n_cm) + o tokens back in layer l,
+    # once both memories are full and n_cm is a multiple of n_s / c.
+    n_layers = 3
+    n_tokens = n_s * (n_layers * (n_mem + c * n_cmem) // n_s + 4)
+    last_segment = reach_through_compressive_memory(n_layers, n_s, c, n_mem, n_cmem, n_tokens)[:, -n_s:]
+    layers = np.arange(1, n_layers + 1)[:, None]
+    np.testing.assert_array_equal(last_segment, layers * (n_mem + c * n_cmem) + np.arange(n_s)[None, :])
+
+
+@pytest.mark.parametrize("n_layers, n_s, n_tokens", [(3, 4, 16), (2, 3, 20)])
+def test_first_dependent_layer_matches_powers_of_the_attention_mask(n_layers, n_s, n_tokens):
+    # Independent computation: layer l depends on token j when (A^l)[i, j] > 0 for the read mask A
+    i = np.arange(n_tokens)[:, None]
+    j = np.arange(n_tokens)[None, :]
+    attends = ((j >= i - i % n_s - n_s) & (j <= i)).astype(np.int64)
+    depends, expected = np.eye(n_tokens, dtype=np.int64), np.zeros((n_tokens, n_tokens), dtype=np.int64)
+    for layer in range(1, n_layers + 1):
+        depends = np.minimum(attends @ depends, 1)
+        expected[(depends > 0) & (expected == 0)] = layer
+    np.testing.assert_array_equal(kvmem.plots.first_dependent_layer(n_layers, n_s, n_s, n_tokens), expected)

@@ -38,7 +38,7 @@ EXERCISES = [
     ),
     Exercise(
         id="5.3", points=2, kind="value", name="compressive_state",
-        task="give (positions in Mem, pooled spans in CMem) after 15 tokens",
+        task="give (positions in Mem, pooled spans in CMem) after the tokens at positions 0..15",
         reference=_compressive_state,
         wrong="compressive_state = (np.arange(6, 12), np.array([[0, 2], [3, 5]]))",
     ),
