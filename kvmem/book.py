@@ -43,13 +43,22 @@ COLORS = {key: style["color"] for key, style in STYLES.items()}
 _ALIASES = {style["label"]: key for key, style in STYLES.items()} | {
     "full cache": "full", "full KV cache": "full", "window average": "window", "FIFO": "fifo",
     "summary + window": "hybrid", "hybrid [summary; window]": "hybrid", "RNN": "rnn",
-    "exponential moving average": "ema", "EMA": "ema",
+    "exponential moving average": "ema", "EMA": "ema", "exponential": "ema",
+    "cumulative average, compensated": "cumavg",
 }
 
 
 def memory_style(name: str, markers: bool = True) -> dict:
     """Keyword arguments for `ax.plot` that draw memory `name` (a key of STYLES or a label)
-    in the book's style, with its readable label."""
+    in the book's style, with its readable label.
+
+    A name with details after a comma ("window, n_c = 20") takes the style of the part before
+    the comma and keeps the whole name as its label.
+    """
+    if "," in name and name not in STYLES and name not in _ALIASES:
+        style = memory_style(name.split(",")[0].strip(), markers)
+        style["label"] = name
+        return style
     key = name if name in STYLES else _ALIASES.get(name)
     if key is None:
         raise KeyError(f"no figure style for memory {name!r}; add it to kvmem.book.STYLES")
@@ -104,3 +113,74 @@ def machine_line(result: dict) -> str:
     """'measured on <cpu>, <cores> cores, numpy <version>, <date>' for a benchmark result."""
     m = result["machine"]
     return f"measured on {m['cpu']}, {m['cores']} cores, numpy {m['numpy']}, {result['date']}"
+
+
+#: What each memory costs per layer and key-value head, with keys and values of dimension d,
+#: a window of n_c pairs, after position i: (label, state in O-notation, numbers of state,
+#: update per token in O-notation, its operations, read per query in O-notation, its operations).
+#: Operations count additions, multiplications and divisions (a multiply-add is two), or the
+#: numbers copied where a step only stores, to the leading term, as the kvmem classes do them
+#: (the window average, for example, averages its buffer when it is read; a running sum of the
+#: buffer would make that read O(d)).
+COSTS = {
+    # memory: (label, state O, state, update O, update, read O, read)
+    "full": ("full attention (KV cache)",
+             "O(i d)", lambda d, n_c, i: 2 * (i + 1) * d,
+             "O(d)", lambda d, n_c, i: 2 * d,              # append the pair
+             "O(i d)", lambda d, n_c, i: 4 * (i + 1) * d),  # i+1 scores, then a weighted sum
+    "recompute": ("re-average all stored pairs",
+                  "O(i d)", lambda d, n_c, i: 2 * (i + 1) * d,
+                  "O(i d)", lambda d, n_c, i: 2 * (i + 1) * d,  # add up every stored pair
+                  "O(d)", lambda d, n_c, i: 2 * d),
+    "window": ("sliding window (raw pairs)",
+               "O(n_c d)", lambda d, n_c, i: 2 * n_c * d,
+               "O(d)", lambda d, n_c, i: 2 * d,            # overwrite the oldest pair
+               "O(n_c d)", lambda d, n_c, i: 4 * n_c * d),  # n_c scores, then a weighted sum
+    "window_average": ("window average",
+                       "O(n_c d)", lambda d, n_c, i: 2 * n_c * d,
+                       "O(d)", lambda d, n_c, i: 2 * d,
+                       "O(n_c d)", lambda d, n_c, i: 2 * n_c * d),  # add up the buffer
+    "weighted": ("weighted window",
+                 "O(n_c d)", lambda d, n_c, i: 2 * n_c * d,
+                 "O(d)", lambda d, n_c, i: 2 * d,
+                 "O(n_c d)", lambda d, n_c, i: 4 * n_c * d),  # weight and add up the buffer
+    "cumavg": ("cumulative average",
+               "O(d)", lambda d, n_c, i: 2 * d + 1,
+               "O(d)", lambda d, n_c, i: 6 * d,            # subtract, divide, add
+               "O(d)", lambda d, n_c, i: 2 * d),           # one score; the read is v_bar
+    "cumavg_compensated": ("cumulative average, compensated",
+                           "O(d)", lambda d, n_c, i: 4 * d + 1,
+                           "O(d)", lambda d, n_c, i: 12 * d,
+                           "O(d)", lambda d, n_c, i: 2 * d),
+    "ema": ("exponential average (bias-corrected)",
+            "O(d)", lambda d, n_c, i: 2 * d + 1,
+            "O(d)", lambda d, n_c, i: 6 * d,               # beta m + (1 - beta) x
+            "O(d)", lambda d, n_c, i: 2 * d),
+    "hybrid": ("summary + window",
+               "O(n_c d)", lambda d, n_c, i: 2 * (n_c + 1) * d + 1,
+               "O(d)", lambda d, n_c, i: 8 * d,
+               "O(n_c d)", lambda d, n_c, i: 4 * (n_c + 1) * d),
+}
+
+
+def _count(x: int) -> str:
+    """12,345 below ten million; 1.2·10^8 above (as LaTeX)."""
+    if x < 10_000_000:
+        return f"{x:,}"
+    exponent = len(str(x)) - 1
+    return f"${x / 10**exponent:.1f} \\cdot 10^{{{exponent}}}$"
+
+
+def complexity_table(names, d: int, n_c: int, i: int, copies: int = 1):
+    """A Markdown table of state, update and read cost per token of the memories `names` (keys
+    of COSTS): O-notation, then numbers at the stated sizes, times `copies` (layers x heads)."""
+    from IPython.display import Markdown
+
+    rows = ["| memory | state | update per token | read per query "
+            "| state (numbers) | update (operations) | read (operations) |",
+            "|---|---|---|---|---|---|---|"]
+    for name in names:
+        label, state_o, state, update_o, update, read_o, read = COSTS[name]
+        rows.append(f"| {label} | ${state_o}$ | ${update_o}$ | ${read_o}$ | "
+                    + " | ".join(_count(copies * f(d, n_c, i)) for f in (state, update, read)) + " |")
+    return Markdown("\n".join(rows))

@@ -13,9 +13,9 @@ from .neural import LinearAttention
 
 
 class SummaryWindow(Memory):
-    """Attention over [summary; local window]: the cumulative average of all pairs so far, as one
-    extra pair, in front of the last n_c raw pairs. The window lets the query choose; the summary
-    keeps a trace of everything older.
+    """Attention over [summary; local window]: the cumulative average of all pairs so far (the
+    window's own pairs included), as one extra pair, in front of the last n_c raw pairs. The
+    window lets the query choose; the summary keeps a trace of everything seen.
     """
 
     def __init__(self, n_c: int) -> None:

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from .book import COLORS
+from .book import COLORS, memory_style
 from .kv_cache import memory_bytes
 
 GIB = 2**30
@@ -29,6 +29,10 @@ class Animation(str):
 
         return {"text/html": str(self), "image/png": base64.b64encode(self.still_png).decode(),
                 "text/plain": self.alt}
+
+    def _repr_pretty_(self, printer, cycle):
+        """The alt text as plain text: IPython's printer for str would print the whole page."""
+        printer.text(self.alt)
 
 
 def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> Animation:
@@ -55,14 +59,25 @@ def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to
     return Animation(html, still.getvalue(), alt)
 
 
+def _style(name: str, label: str | None = None, markevery=None) -> dict:
+    """The book's style for memory `name`, with a different label or markers on every few points."""
+    style = memory_style(name)
+    if label is not None:
+        style["label"] = label
+    if markevery is not None:
+        style["markevery"] = markevery
+    return style
+
+
 def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label_suffix: str = ""):
     """Memory (GiB) against tokens read: full KV cache, a window of n_c pairs, one summary pair."""
     n = np.unique(np.geomspace(1, n_max, 200).astype(int))
-    curves = (("full", "full KV cache", COLORS["full"]),
-              ("window", f"window, $n_c$ = {n_c:,}", COLORS["window"]),
-              ("summary", "one summary pair", COLORS["cumavg"]))
-    for kind, name, color in curves:
-        ax.plot(n, memory_bytes(n, per_token, kind, n_c) / GIB, color=color, label=name + label_suffix)
+    curves = (("full", "full", "full KV cache"),
+              ("window", "window", f"window, $n_c$ = {n_c:,}"),
+              ("summary", "cumavg", "one summary pair (e.g. the cumulative average)"))
+    for kind, style, name in curves:
+        ax.plot(n, memory_bytes(n, per_token, kind, n_c) / GIB,
+                **_style(style, name + label_suffix, markevery=20))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("tokens read, $i + 1$")
@@ -98,19 +113,23 @@ def plot_token_weights(ax, i: int, n_c: int, n: int | None = None, highlight: in
     return ax
 
 
-def plot_dilution(ax, tokens=(0, 50), n: int = 300, n_c: int = 100):
-    """Lines: the weight of fixed tokens in Mem_i as i grows (dilution vs deletion)."""
+def plot_dilution(axes, tokens=(0, 50), n: int = 300, n_c: int = 100):
+    """Two panels, cumulative average and window: the weight of fixed tokens in Mem_i as i grows
+    (dilution against deletion)."""
     weights = _weights(n, n_c)
     i = np.arange(n)
-    for (name, w), color in zip(weights.items(), (COLORS["cumavg"], COLORS["window"])):
-        for j, style in zip(tokens, ("-", "--")):
-            ax.plot(i[j:], w[j:, j], style, color=color, label=f"token {j}, {name}")
-    ax.set_xlabel("position i")
-    ax.set_ylabel("weight of the token in Mem$_i$")
-    ax.set_yscale("log")
-    ax.set_ylim(1e-3, 1.5)
-    ax.legend(fontsize=8)
-    return ax
+    for ax, (name, w), key in zip(axes, weights.items(), ("cumavg", "window")):
+        color = memory_style(key)["color"]
+        ax.plot(i[tokens[0]:], w[tokens[0]:, tokens[0]], color=color, lw=3, label=f"token {tokens[0]}")
+        for j in tokens[1:]:  # drawn on top, with open circles, so that it shows where it coincides
+            ax.plot(i[j:], w[j:, j], color=color, ls="--", lw=1.2, marker="o", ms=4, mfc="white",
+                    markevery=10, label=f"token {j}")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("position i")
+        ax.set_ylim(0, 0.04)
+        ax.legend(loc="upper right")
+    axes[0].set_ylabel("weight of the token in Mem$_i$")
+    return axes
 
 
 def weights_animation(n: int = 24, n_c: int = 6, interval: int = 500):
@@ -130,18 +149,26 @@ def weights_animation(n: int = 24, n_c: int = 6, interval: int = 500):
                      f"1/{min(i + 1, n_c)} in the window", fontsize=9)
 
     anim = FuncAnimation(fig, frame, frames=range(1, n), interval=interval)  # from i = 1: weights <= 1/2
-    return offline_jshtml(anim)
+    return offline_jshtml(anim, alt=f"Animation: bars of the weight of each token in Mem_i for i = 1 to {n - 1}, "
+                                    f"cumulative average beside a window of {n_c}; use the buttons to step i")
 
 
-def plot_read_against_query(ax, angles: np.ndarray, reads: dict[str, np.ndarray], coordinate: int = 1):
-    """Lines: one coordinate of Att(q, Mem) as the query turns through `angles` (radians)."""
-    styles = {"cumulative average": COLORS["cumavg"], "hybrid [summary; window]": COLORS["hybrid"]}
+def plot_read_against_query(ax, angles: np.ndarray, reads: dict[str, np.ndarray], coordinate: int = 1,
+                            marks: dict[str, float] | None = None):
+    """Lines: one coordinate of Att(q, Mem) as the query turns through `angles` (radians).
+
+    `marks` maps a label to a direction (degrees) drawn as a dotted vertical line.
+    """
     for name, out in reads.items():
-        ax.plot(np.degrees(angles), out[:, coordinate], color=styles.get(name), label=name)
+        ax.plot(np.degrees(angles), out[:, coordinate], **_style(name, markevery=10))
+    for k, (label, degrees) in enumerate((marks or {}).items()):
+        ax.axvline(degrees, color="#777777", ls=":", lw=1)
+        ax.annotate(label, (degrees, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom",
+                    fontsize=8)
     ax.set_xlabel("direction of the query q (degrees)")
     ax.set_ylabel(f"coordinate {coordinate} of Att(q, Mem)")
-    ax.set_xticks(range(0, 361, 90))
-    ax.legend()
+    ax.set_xticks(range(0, 361, 45))
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return ax
 
 
@@ -158,7 +185,7 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
     def frame(i):
         ax.clear()
         ax.scatter(*keys[: i + 1].T, color="#bbbbbb", s=20, label="keys seen")
-        ax.scatter(*keys[i], color=COLORS["window"], s=40, zorder=3, label=f"new key $k_{{{i}}}$")
+        ax.scatter(*keys[i], color="#444444", s=50, zorder=3, label=f"new key $k_{{{i}}}$")
         ax.plot(*means[: i + 1].T, color=COLORS["cumavg"], lw=1, alpha=0.6)
         if i > 0:
             ax.annotate("", xy=means[i], xytext=means[i - 1],
@@ -167,32 +194,54 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
         ax.set_xlim(keys[:, 0].min() - pad, keys[:, 0].max() + pad)
         ax.set_ylim(keys[:, 1].min() - pad, keys[:, 1].max() + pad)
         ax.set_title(f"i = {i}: Mem moves 1/(i+1) = 1/{i + 1} of the way to $k_{{{i}}}$", fontsize=9)
+        ax.set_xlabel("key coordinate 0")
+        ax.set_ylabel("key coordinate 1")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
 
     anim = FuncAnimation(fig, frame, frames=range(len(keys)), interval=interval)
-    return offline_jshtml(anim)
+    return offline_jshtml(anim, alt="Animation: 2-D keys, and the cumulative average moving 1/(i+1) of the "
+                                    "way towards each new key; use the buttons to step i")
 
 
-def plot_float32_errors(ax, lengths, errors: dict[str, list[float]]):
-    """Lines: relative error of each float32 mean against the stream's length."""
-    markers = dict(zip(errors, "os^D"))
+#: One style per float32 summation method (Fig. 3.x and benchmarks/float32_accuracy.py).
+SUM_STYLES = {
+    "naive sum":               dict(color="#d55e00", ls="-",  marker="o"),
+    "incremental update":      dict(color="#c36d9c", ls="--", marker="s"),
+    "prefix sums (chapter 2)": dict(color="#b07800", ls=":",  marker="v"),
+    "pairwise (np.mean)":      dict(color="#0072b2", ls="-",  marker="^"),
+    "compensated update":      dict(color="#009e73", ls="-.", marker="D"),
+}
+
+
+def plot_float32_errors(ax, lengths, errors: dict, floor: float = 1e-10):
+    """Lines and bands: the median over streams of each float32 mean's relative error (line) and
+    its interquartile range (band), against the stream's length.
+
+    errors[method] holds one error per length, or one list of errors (one per stream) per length.
+    Errors of exactly 0 are drawn at `floor`, so that a log axis can show them.
+    """
     for name, errs in errors.items():
-        ax.plot(lengths, [max(e, 1e-10) for e in errs], marker=markers[name], label=name)
+        e = np.maximum(np.asarray(errs, dtype=float).reshape(len(lengths), -1), floor)
+        style = SUM_STYLES.get(name, {})
+        ax.plot(lengths, np.median(e, axis=1), label=name, **style)
+        if e.shape[1] > 1:
+            low, high = np.percentile(e, [25, 75], axis=1)
+            ax.fill_between(lengths, low, high, color=style.get("color"), alpha=0.18, lw=0)
     ax.axhline(np.finfo(np.float32).eps, color="#999999", ls="--", lw=1, label="float32 epsilon")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("length of the stream")
+    ax.set_xlabel("length of the stream n")
     ax.set_ylabel("relative error of the mean")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 
 def plot_streaming_vs_recompute(ax, result: dict):
     """Lines: microseconds per token of the streaming update and of recomputation (benchmark)."""
-    for key, name, color, marker in (("streaming_s_per_token", "streaming update", COLORS["cumavg"], "o"),
-                                     ("recompute_s_per_token", "recompute the batch mean", COLORS["full"], "s")):
+    for key, style, name in (("streaming_s_per_token", "cumavg", "streaming update"),
+                             ("recompute_s_per_token", "full", "recompute the batch mean")):
         points = result[key]
-        ax.plot([int(i) for i in points], [t * 1e6 for t in points.values()], marker=marker, color=color, label=name)
+        ax.plot([int(i) for i in points], [t * 1e6 for t in points.values()], **_style(style, name))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("position i")
@@ -202,25 +251,29 @@ def plot_streaming_vs_recompute(ax, result: dict):
 
 
 def plot_weight_profiles(ax, profiles: dict, i: int):
-    """Lines: the weight of each token j <= i in Mem_i, one line per memory."""
+    """Lines: the weight of each token j <= i in Mem_i, one line per memory (named as in STYLES,
+    details after a comma)."""
     for name, weights in profiles.items():
-        ax.plot(np.arange(i + 1), weights[: i + 1], marker=".", ms=3, label=name)
+        ax.plot(np.arange(i + 1), weights[: i + 1], ms=4, **_style(name, markevery=5))
     ax.set_xlabel("token position j")
     ax.set_ylabel(f"weight in Mem$_{{{i}}}$")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
     return ax
 
 
 def plot_ema_weights(ax, betas, i: int = 99):
-    """Lines: EMA weights (1 - beta) beta^(i-j) of each token j in Mem_i, for several beta."""
+    """Lines: EMA weights (1 - beta) beta^(i-j) of each token j in Mem_i, for several beta, on a
+    log10 axis (each line falls by log10(1/beta) decades per token)."""
     from .influence import influence
     from .windows import effective_window, exponential_average
 
-    for beta in betas:
+    color = memory_style("ema")["color"]
+    for beta, ls, marker in zip(betas, ("-", "--", ":", "-."), "ovs^"):
         w = influence(lambda k, v: exponential_average(k, v, beta), i + 1)[i]
-        ax.plot(np.arange(i + 1), w, label=f"β = {beta}: effective window {effective_window(beta):.0f}")
+        ax.plot(np.arange(i + 1), w, color=color, ls=ls, marker=marker, ms=4, markevery=10,
+                label=f"β = {beta}: effective window {effective_window(beta):.0f}")
     ax.set_xlabel("token position j")
-    ax.set_ylabel(f"weight in Mem$_{{{i}}}$")
+    ax.set_ylabel(f"weight in Mem$_{{{i}}}$ (log scale)")
     ax.set_yscale("log")
     ax.set_ylim(1e-6, 1)
     ax.legend(fontsize=8)
@@ -230,7 +283,7 @@ def plot_ema_weights(ax, betas, i: int = 99):
 def plot_tracking(ax, result: dict):
     """Lines: cos(read, new topic) - cos(read, old topic) after each token; the shift is marked."""
     for name, curve in result["curves"].items():
-        ax.plot(curve, label=name, lw=1.2)
+        ax.plot(curve, lw=1.2, ms=4, **_style(name, markevery=25))
     ax.axvline(result["shift_at"], color="#999999", ls=":", lw=1)
     ax.axhline(0, color="#999999", lw=0.8)
     ax.set_xlabel("position i")

@@ -23,3 +23,12 @@ def test_animation_html_is_offline_and_labelled():
     html = str(weights_animation(n=6, n_c=3))
     assert "http://" not in html and "https://" not in html
     assert 'alt="' in html and 'aria-label="animation frame"' in html
+
+
+def test_animation_plain_text_is_its_alt_text_in_ipython():
+    from IPython.core.formatters import DisplayFormatter
+
+    animation = weights_animation(n=6, n_c=3)
+    bundle, _ = DisplayFormatter().format(animation)
+    assert bundle["text/plain"] == animation.alt
+    assert bundle["image/png"] and bundle["text/html"] == str(animation)
