@@ -12,18 +12,21 @@ from .checks import as_pair_sequences, as_sequence, check_finite_entries
 from .memory import AveragedPair
 
 # Below this many columns a row is too short to amortise one numpy call per row, and the
-# prefix sums are taken by np.cumsum over blocks of rows that stay in cache instead.
+# prefix sums are taken over chunks of rows that stay in cache instead.
 _WIDE_ROW = 2048
-_BLOCK_BYTES = 1 << 18       # rows per cumsum block: about 256 KiB of them
 _COLUMN_BLOCK = 16384        # wide rows are swept this many columns at a time, so the running
                              # sum stays in cache
+_CHUNK_BYTES = 1 << 19       # narrow rows: chunks of about 512 KiB (half a typical L2 cache)
+_BLOCK_ROWS = 16             # ... cut into blocks of this many rows, scanned side by side
 
 
 def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray:
     """All prefix means of the rows of x: out[i] = (1/(i+1)) sum_{j<=i} x[j], by prefix sums.
 
     Both paths read x once and write out once; which one is faster depends on the row width
-    (see benchmarks/cumavg_bandwidth.py).
+    (see benchmarks/cumavg_bandwidth.py). Where the sums overflow the dtype (float32 values
+    near 1e38, say), x is scaled down by a power of two, which is exact, and the means scaled
+    back up.
     """
     x = as_sequence(x, name, check_finite=False)
     if out is None:
@@ -31,16 +34,23 @@ def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray
     elif out.shape != x.shape or out.dtype != x.dtype:
         raise ValueError(f"out must have the shape {x.shape} and dtype {x.dtype} of x; "
                          f"got {out.shape} and {out.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+        _prefix_mean(x, out)
+    # A NaN or inf anywhere in x (or an overflow of the sums) reaches the last prefix sum, so
+    # checking that row (O(d)) replaces a check of every entry before the work.
+    if not np.all(np.isfinite(out[-1])):
+        check_finite_entries(x, name)
+        scale = x.dtype.type(2.0) ** -int(np.ceil(np.log2(x.shape[0] + 1)))
+        _prefix_mean(x * scale, out)  # |sum of n scaled rows| <= largest |x| <= the dtype's max
+        out /= scale
+    return out
+
+
+def _prefix_mean(x: np.ndarray, out: np.ndarray) -> None:
     if x.shape[1] >= _WIDE_ROW:
         _prefix_mean_row_by_row(x, out)
     else:
-        _prefix_mean_block_by_block(x, out)
-    # A NaN or inf anywhere in x reaches the last prefix mean, so checking that row (O(d))
-    # replaces a check of every entry before the work (a whole extra pass over x).
-    if not np.all(np.isfinite(out[-1])):
-        check_finite_entries(x, name)
-        raise ValueError(f"the sums of {name} overflow the range of {x.dtype}")
-    return out
+        _prefix_mean_blocked(x, out)
 
 
 def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
@@ -54,18 +64,42 @@ def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
             np.multiply(running, 1.0 / (i + 1), out=out[i, cols])
 
 
-def _prefix_mean_block_by_block(x: np.ndarray, out: np.ndarray) -> None:
-    """np.cumsum over blocks of rows that fit in cache, carrying the sum from block to block."""
+def _prefix_mean_blocked(x: np.ndarray, out: np.ndarray) -> None:
+    """Prefix means of narrow rows, one cache-sized chunk of rows at a time.
+
+    np.cumsum along the positions is one serial chain of additions per column. Here a chunk is
+    cut into B blocks of R rows and all B blocks are scanned at once: step r adds row r - 1 to
+    row r in every block (B * d independent sums per numpy call, R - 1 calls). Each block then
+    gets the sum of everything before it (a short cumsum over the B block totals, plus the sum
+    carried from earlier chunks), and each row is multiplied by 1/(i+1).
+    """
     n, d = x.shape
-    rows = max(1, _BLOCK_BYTES // (d * x.itemsize))
-    running = np.zeros(d, dtype=x.dtype)  # sum of all rows before the block
+    R = _BLOCK_ROWS
+    rows = max(R, _CHUNK_BYTES // (d * x.itemsize) // R * R)
+    inverse = (1.0 / np.arange(1, n + 1)).astype(x.dtype)[:, None]  # 1/(i+1)
+    carry = np.zeros(d, dtype=x.dtype)  # sum of all rows before the chunk
     for start in range(0, n, rows):
         stop = min(start + rows, n)
-        block = out[start:stop]
-        np.cumsum(x[start:stop], axis=0, out=block)
-        block += running
-        running = block[-1].copy()
-        block /= np.arange(start + 1, stop + 1, dtype=x.dtype)[:, None]
+        if (stop - start) % R:  # a last, short chunk: a plain cumsum is fine
+            np.cumsum(x[start:stop], axis=0, out=out[start:stop])
+            out[start:stop] += carry
+        else:
+            carry = _scan_chunk(x[start:stop], out[start:stop], carry, R)
+        out[start:stop] *= inverse[start:stop]
+
+
+def _scan_chunk(x: np.ndarray, out: np.ndarray, carry: np.ndarray, R: int) -> np.ndarray:
+    """out = carry + prefix sums of the rows of x, by B blocks of R rows; returns the new carry."""
+    B, d = x.shape[0] // R, x.shape[1]
+    xb, ob = x.reshape(B, R, d), out.reshape(B, R, d)
+    offsets = np.empty((B, d), dtype=x.dtype)  # offsets[b] = carry + sum of blocks before b
+    offsets[0] = carry
+    np.sum(xb[:-1], axis=1, out=offsets[1:])
+    np.cumsum(offsets, axis=0, out=offsets)
+    np.add(xb[:, 0], offsets, out=ob[:, 0])
+    for r in range(1, R):
+        np.add(ob[:, r - 1], xb[:, r], out=ob[:, r])
+    return ob[-1, -1].copy()
 
 
 def cumulative_average(keys, values) -> tuple[np.ndarray, np.ndarray]:
