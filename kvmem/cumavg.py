@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_pair_sequences, as_sequence, check_finite_entries
+from .checks import as_entry, as_pair_sequences, as_sequence, check_finite_entries
 from .memory import AveragedPair
 
 # Below this many columns a row is too short to amortise one numpy call per row, and the
@@ -112,27 +112,33 @@ class RunningMean:
     """m_i = m_{i-1} + (x_i - m_{i-1}) / (i+1): O(d) time and state per step.
 
     With `compensated=True` each addition carries its rounding error forward (Kahan), so a long
-    float32 stream keeps the accuracy of the float32 format instead of drifting.
+    float32 stream keeps the accuracy of the float32 format instead of drifting. The mean keeps
+    the dtype of the first x (integers and lists become float64).
     """
 
     def __init__(self, compensated: bool = False) -> None:
         self.compensated = compensated
         self.count = 0
         self.mean: np.ndarray | None = None
-        self._carry: np.ndarray | None = None  # rounding error not yet added back
+        self.carry: np.ndarray | None = None  # rounding error not yet added back (compensated)
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x) -> None:
+        """Add one number or vector x, checked: finite, of the shape of the ones before."""
+        x = as_entry(x, "x", shape=None if self.mean is None else self.mean.shape)
+        self._add(x if self.mean is None else x.astype(self.mean.dtype, copy=False))
+
+    def _add(self, x: np.ndarray) -> None:
         if self.mean is None:
             self.mean = np.zeros_like(x)
-            self._carry = np.zeros_like(x)
+            self.carry = np.zeros_like(x)
         self.count += 1
         step = (x - self.mean) / x.dtype.type(self.count)
         if not self.compensated:
             self.mean += step
             return
-        step -= self._carry
+        step -= self.carry
         total = self.mean + step
-        self._carry = (total - self.mean) - step
+        self.carry = (total - self.mean) - step
         self.mean = total
 
 
@@ -140,7 +146,8 @@ class CumulativeAverage(AveragedPair):
     """The streaming cumulative average: one averaged pair, updated by the recursive formula.
 
     Keeps the dtype of the first pair (float32 stays float32). The read Att(q, Mem) over a
-    single pair gives that pair's value whatever the query is.
+    single pair gives that pair's value whatever the query is. The compensated form also holds
+    the carries of its two running means.
     """
 
     def __init__(self, compensated: bool = False) -> None:
@@ -149,8 +156,16 @@ class CumulativeAverage(AveragedPair):
         self._values = RunningMean(compensated)
 
     def _update(self, key, value) -> None:
-        self._keys.add(key)
-        self._values.add(value)
+        if self.count:  # later pairs take the first pair's dtype
+            key, value = key.astype(self._keys.mean.dtype, copy=False), value.astype(self._values.mean.dtype, copy=False)
+        self._keys._add(key)
+        self._values._add(value)
 
     def _mem(self):
         return self._keys.mean, self._values.mean
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = super()._state()
+        if state and self._keys.compensated:
+            state.update(key_carry=self._keys.carry, value_carry=self._values.carry)
+        return state

@@ -167,3 +167,7 @@ class ExponentialAverage(AveragedPair):
     def _mem(self):
         scale = 1 - self.beta**self.count if self.bias_correction else 1.0
         return self._key / scale, self._value / scale
+
+    def _state(self) -> dict[str, np.ndarray]:
+        # the uncorrected average: the bias correction is applied when it is read
+        return {} if self._key is None else {"key": self._key, "value": self._value}
