@@ -16,8 +16,8 @@ from .memory import AveragedPair
 _WIDE_ROW = 2048
 _COLUMN_BLOCK = 16384        # wide rows are swept this many columns at a time, so the running
                              # sum stays in cache
-_CHUNK_BYTES = 1 << 19       # narrow rows: chunks of about 512 KiB (half a typical L2 cache)
-_BLOCK_ROWS = 16             # ... cut into blocks of this many rows, scanned side by side
+_CHUNK_BYTES = 1 << 20       # narrow rows: chunks of about 1 MiB (a typical L2 cache)
+_BLOCK_ROWS = 32             # ... cut into blocks of this many rows, scanned side by side
 
 
 def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray:
@@ -35,10 +35,10 @@ def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray
         raise ValueError(f"out must have the shape {x.shape} and dtype {x.dtype} of x; "
                          f"got {out.shape} and {out.dtype}")
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
-        _prefix_mean(x, out)
-    # A NaN or inf anywhere in x (or an overflow of the sums) reaches the last prefix sum, so
-    # checking that row (O(d)) replaces a check of every entry before the work.
-    if not np.all(np.isfinite(out[-1])):
+        finite = _prefix_mean(x, out)
+    # A NaN or inf anywhere in x (or an overflow of the sums) reaches the end of its block or
+    # the last prefix sum, so checking those rows replaces a check of every entry.
+    if not finite:
         check_finite_entries(x, name)
         scale = x.dtype.type(2.0) ** -int(np.ceil(np.log2(x.shape[0] + 1)))
         _prefix_mean(x * scale, out)  # |sum of n scaled rows| <= largest |x| <= the dtype's max
@@ -46,11 +46,12 @@ def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray
     return out
 
 
-def _prefix_mean(x: np.ndarray, out: np.ndarray) -> None:
+def _prefix_mean(x: np.ndarray, out: np.ndarray) -> bool:
+    """Fill out with the prefix means; return False where a prefix sum was not finite."""
     if x.shape[1] >= _WIDE_ROW:
-        _prefix_mean_row_by_row(x, out)
-    else:
-        _prefix_mean_blocked(x, out)
+        _prefix_mean_row_by_row(x, out)  # one chain: a NaN or inf stays to the last row
+        return bool(np.isfinite(out[-1]).all())
+    return _prefix_mean_blocked(x, out)
 
 
 def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
@@ -64,42 +65,53 @@ def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
             np.multiply(running, 1.0 / (i + 1), out=out[i, cols])
 
 
-def _prefix_mean_blocked(x: np.ndarray, out: np.ndarray) -> None:
+def _prefix_mean_blocked(x: np.ndarray, out: np.ndarray) -> bool:
     """Prefix means of narrow rows, one cache-sized chunk of rows at a time.
 
-    np.cumsum along the positions is one serial chain of additions per column. Here a chunk is
-    cut into B blocks of R rows and all B blocks are scanned at once: step r adds row r - 1 to
-    row r in every block (B * d independent sums per numpy call, R - 1 calls). Each block then
-    gets the sum of everything before it (a short cumsum over the B block totals, plus the sum
-    carried from earlier chunks), and each row is multiplied by 1/(i+1).
+    np.cumsum along the positions is one serial chain of additions per column: each sum waits
+    for the one before it. Here a chunk is cut into B blocks of R rows, and all B blocks are
+    scanned at once: step r adds row r - 1 to row r in every block, B * d independent sums in
+    one numpy call (R - 1 calls). Each block starts from the sum of everything before it (a
+    short cumsum over the B block totals, plus the sum carried from earlier chunks), and each
+    row is multiplied by 1/(i+1) on its way out. Returns False where a prefix sum was not
+    finite: a NaN or inf stays to the end of its block, so the blocks' last rows tell.
     """
     n, d = x.shape
     R = _BLOCK_ROWS
     rows = max(R, _CHUNK_BYTES // (d * x.itemsize) // R * R)
-    inverse = (1.0 / np.arange(1, n + 1)).astype(x.dtype)[:, None]  # 1/(i+1)
+    B = rows // R
+    inverse = (1.0 / np.arange(1, n + 1)).astype(x.dtype)  # 1/(i+1)
+    scan = np.empty((R, B, d), dtype=x.dtype)  # row r of every block, side by side
     carry = np.zeros(d, dtype=x.dtype)  # sum of all rows before the chunk
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        if (stop - start) % R:  # a last, short chunk: a plain cumsum is fine
-            np.cumsum(x[start:stop], axis=0, out=out[start:stop])
-            out[start:stop] += carry
-        else:
-            carry = _scan_chunk(x[start:stop], out[start:stop], carry, R)
-        out[start:stop] *= inverse[start:stop]
+    finite = True
+    for start in range(0, n - n % rows, rows):
+        chunk = slice(start, start + rows)
+        carry = _scan_chunk(x[chunk].reshape(B, R, d), scan, carry)
+        finite = finite and bool(np.isfinite(scan[-1]).all())
+        # out[start + b R + r] = scan[r, b] / (start + b R + r + 1)
+        np.multiply(scan, inverse[chunk].reshape(B, R).T[:, :, None], out=out[chunk].reshape(B, R, d).transpose(1, 0, 2))
+    tail = slice(n - n % rows, n)  # a last, short chunk: a plain cumsum is fine
+    np.cumsum(x[tail], axis=0, out=out[tail])
+    out[tail] += carry
+    out[tail] *= inverse[tail, None]
+    return finite and bool(np.isfinite(out[-1]).all())
 
 
-def _scan_chunk(x: np.ndarray, out: np.ndarray, carry: np.ndarray, R: int) -> np.ndarray:
-    """out = carry + prefix sums of the rows of x, by B blocks of R rows; returns the new carry."""
-    B, d = x.shape[0] // R, x.shape[1]
-    xb, ob = x.reshape(B, R, d), out.reshape(B, R, d)
-    offsets = np.empty((B, d), dtype=x.dtype)  # offsets[b] = carry + sum of blocks before b
+def _scan_chunk(blocks: np.ndarray, scan: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """scan[r, b] = carry + sum of the chunk's rows up to row r of block b; returns the new carry.
+
+    blocks has shape (B, R, d); scan (R, B, d) holds them transposed, so that every addition
+    of the scan runs over B * d numbers side by side in memory.
+    """
+    np.copyto(scan, blocks.transpose(1, 0, 2))
+    offsets = np.empty(scan.shape[1:], dtype=scan.dtype)  # carry + sum of the blocks before b
     offsets[0] = carry
-    np.sum(xb[:-1], axis=1, out=offsets[1:])
+    np.sum(scan[:, :-1], axis=0, out=offsets[1:])
     np.cumsum(offsets, axis=0, out=offsets)
-    np.add(xb[:, 0], offsets, out=ob[:, 0])
-    for r in range(1, R):
-        np.add(ob[:, r - 1], xb[:, r], out=ob[:, r])
-    return ob[-1, -1].copy()
+    scan[0] += offsets
+    for r in range(1, scan.shape[0]):
+        np.add(scan[r - 1], scan[r], out=scan[r])
+    return scan[-1, -1].copy()
 
 
 def cumulative_average(keys, values) -> tuple[np.ndarray, np.ndarray]:

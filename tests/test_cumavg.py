@@ -138,10 +138,11 @@ def running_sum_means(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, d", [(1, 64), (15, 64), (16, 64), (2048, 64), (2063, 64), (9000, 64),
-                                  (40_000, 3), (5000, 2047)])
+@pytest.mark.parametrize("n, d", [(1, 64), (31, 64), (32, 64), (2048, 64), (2081, 64), (4096, 64),
+                                  (9000, 64), (40_000, 3), (5000, 2047)])
 def test_blocked_prefix_mean_across_chunks_and_blocks(n, d, dtype):
-    """Lengths around the block (16 rows) and chunk sizes, partial last chunks included."""
+    """Lengths around the block (32 rows) and chunk sizes (1 MiB: 2,048 float64 or 4,096 float32
+    rows of dimension 64), partial last chunks included."""
     x = np.random.default_rng(n + d).normal(size=(n, d)).astype(dtype)
     got = kvmem.prefix_mean(x)
     assert got.dtype == dtype
@@ -165,3 +166,16 @@ def test_nan_input_is_still_named_after_an_overflow_check():
     x[37, 1] = np.nan
     with pytest.raises(ValueError, match=r"keys contains NaN \(first at index \(37, 1\)\)"):
         kvmem.cumulative_average(x, np.ones((100, 1)))
+
+
+def test_an_overflow_inside_one_block_is_not_missed():
+    """Sums that overflow float32 in the middle of the sequence and come back down: 2e38 in
+    rows 0..7, then +2.5e37 eight times and -2.5e37 eight times. The last sum is finite; every
+    prefix mean is finite, and so must the results be."""
+    x = np.zeros((10_000, 64), dtype=np.float32)
+    x[0:8] = 2.5e37
+    x[32:40] = 2.5e37
+    x[40:48] = -2.5e37
+    got = kvmem.prefix_mean(x)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, running_sum_means(x), rtol=1e-5, atol=2.5e37 * 1e-6)  # float32 rounding
