@@ -185,3 +185,17 @@ def test_weighted_window_with_newest_weight_zero_is_refused():
         kvmem.weighted_window_average(np.ones((5, 2)), np.ones((5, 2)), [1.0, 1.0, 0.0])
     with pytest.raises(ValueError, match="newest window weight beta_2 must be > 0"):
         kvmem.WeightedWindowAverage([1.0, 0.0])
+
+
+def test_float32_weighted_window_is_exact_at_a_million_positions():
+    beta = np.array([0.1, 0.3, 0.6])
+    rng = np.random.default_rng(14)
+    x = (1.0 + 0.01 * rng.standard_normal((1_000_000, 2))).astype(np.float32)
+    got, _ = kvmem.weighted_window_average(x, x, beta)
+    assert got.dtype == np.float32
+    x64, w = x.astype(np.float64), beta / beta.sum()
+    expected = np.empty_like(x64)  # the definition in float64: the newest weights, normalised
+    expected[0] = x64[0]
+    expected[1] = (0.3 * x64[0] + 0.6 * x64[1]) / 0.9
+    expected[2:] = w[0] * x64[:-2] + w[1] * x64[1:-1] + w[2] * x64[2:]
+    assert (np.abs(got - expected) / np.spacing(expected.astype(np.float32))).max() <= 1.0
