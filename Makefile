@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env vendor browser cache-check clean benchmarks solutions
+.PHONY: book book-student pdf test env lab vendor browser latex cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -23,10 +23,26 @@ cache-check:
 	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$hash" > _build/.inputs-hash; \
 	  echo "kvmem or benchmark results changed: notebooks will run again"; fi
 
-test: book browser
+# The student edition: the book without its Solutions part, for courses that publish it during
+# term (_build/student/html). It reuses the full edition's executed notebooks.
+book-student: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
+	mkdir -p _build/student
+	$(BIN)/python -m book_ext.editions _toc.yml > _build/student/_toc.yml
+	KVMEM_EDITION=student $(BIN)/jupyter-book build $(BUILD_FLAGS) --toc _build/student/_toc.yml --path-output _build/student .
+
+# The PDF edition: the same notebooks (from the jupyter-cache) through XeLaTeX.
+pdf: $(ENV_STAMP) $(VENDOR_STAMP) cache-check latex
+	$(BIN)/jupyter-book build --builder pdflatex $(BUILD_FLAGS) .
+	@echo "PDF: _build/latex/memory-course.pdf"
+
+test: book book-student pdf browser
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
+
+# For students: JupyterLab from .venv, with the course package importable and the exercises open.
+lab: $(ENV_STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) exercises/
 
 vendor: $(VENDOR_STAMP)
 
@@ -51,6 +67,13 @@ $(VENDOR_STAMP): package.json package-lock.json
 browser:
 	@test -n "$$KVMEM_CHROMIUM" || command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's TeX Live for the PDF (XeLaTeX, the LaTeX packages Sphinx uses, latexmk) and poppler's
+# pdftotext / pdftoppm for its test: about 2.5 minutes to install on a fresh machine.
+latex:
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null || { \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	  texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf poppler-utils >/dev/null; }
 
 # Re-run the solution masters (they are committed with their outputs) and regenerate exercises/.
 solutions: $(ENV_STAMP)

@@ -14,7 +14,9 @@ from .influence import influence
 from .kv_cache import kv_bytes_per_token, memory_bytes
 from .memory import AveragedPair, Memory, Trajectory, run
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients
+from .recurrence import GatedLinearMemory
 from .segments import CompressiveMemory, FIFOMemory, KNNMemory, compress_mean_pool
+from .summary_count import CountedSummaryWindow
 from .windows import (
     ExponentialAverage,
     WeightedWindowAverage,
@@ -27,6 +29,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, experiments, numerics, plots, tasks, widgets
+from . import book, experiments, recurrence, summary_count, numerics, plots, tasks, widgets
 
 __version__ = "0.1.0"

@@ -8,27 +8,28 @@ import numpy as np
 
 SEED = 2025
 
-#: One style per memory for the whole book: a readable label, a colour (Okabe-Ito and Tol's
-#: colour-blind-safe palettes), a line style and a marker, so that two memories never look
+#: One style per memory for the whole book: a readable label, a colour (after the Okabe-Ito and Tol
+#: colour-blind-safe palettes, darkened where needed so that every line has at least 3:1 contrast
+#: on white, WCAG 2.1 non-text contrast), a line style and a marker, so that two memories never look
 #: alike even in grey or to a reader with a colour-vision deficiency.
 STYLES = {
     "full":        dict(label="full attention",            color="#1b1b1b", ls="-",  marker="o"),
     "window":      dict(label="sliding window",            color="#0072b2", ls="-",  marker="s"),
     "cumavg":      dict(label="cumulative average",        color="#d55e00", ls="-",  marker="^"),
     "ema":         dict(label="exponential average",       color="#009e73", ls="--", marker="v"),
-    "weighted":    dict(label="weighted window",           color="#cc79a7", ls="--", marker="D"),
-    "fifo":        dict(label="FIFO (Transformer-XL)",     color="#56b4e9", ls="-.", marker="<"),
-    "compressive": dict(label="compressive",               color="#e69f00", ls="-.", marker=">"),
+    "weighted":    dict(label="weighted window",           color="#c36d9c", ls="--", marker="D"),
+    "fifo":        dict(label="FIFO (Transformer-XL)",     color="#3a8ec4", ls="-.", marker="<"),
+    "compressive": dict(label="compressive",               color="#b07800", ls="-.", marker=">"),
     "knn":         dict(label="kNN + window",              color="#7f7f7f", ls=":",  marker="P"),
     "linear":      dict(label="linear attention",          color="#882255", ls="-",  marker="X"),
-    "delta":       dict(label="delta rule",                color="#44aa99", ls="-",  marker="d"),
+    "delta":       dict(label="delta rule",                color="#2a8a7c", ls="-",  marker="d"),
     "gated_delta": dict(label="gated delta rule",          color="#117733", ls="--", marker="h"),
-    "gated":       dict(label="gated linear (decay)",      color="#ddcc77", ls="--", marker="H"),
-    "mlp":         dict(label="MLP at test time",          color="#999933", ls=":",  marker="*"),
+    "gated":       dict(label="gated linear (decay)",      color="#8a6d00", ls="--", marker="H"),
+    "mlp":         dict(label="MLP at test time",          color="#938f2f", ls=":",  marker="*"),
     "rnn":         dict(label="RNN state",                 color="#aa4499", ls=":",  marker="p"),
     "hybrid":      dict(label="summary + window",          color="#332288", ls="--", marker="8"),
     "infini":      dict(label="Infini-attention",          color="#661100", ls="-.", marker="1"),
-    "sinks":       dict(label="attention sinks + window",  color="#6699cc", ls="--", marker="2"),
+    "sinks":       dict(label="attention sinks + window",  color="#5a8ac0", ls="--", marker="2"),
     "h2o":         dict(label="heavy hitters (H2O)",       color="#aa4466", ls="-.", marker="3"),
     "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
     "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),

@@ -83,13 +83,24 @@ def distance_experiment(factories: dict[str, MemoryFactory], distances: list[int
             for name, make in factories.items()}
 
 
-def transformer_xl_reach(n_layers: int, n_mem: int) -> np.ndarray:
-    """How far back (in tokens) layer l = 1..L can see with a cache of n_mem states per layer.
+def transformer_xl_reach(n_layers: int, n_s: int, n_mem: int | None = None) -> np.ndarray:
+    """Shortest and longest reach (tokens back) of a query at layers l = 1..L of a Transformer-XL.
 
-    A query at layer l attends to n_mem cached states of layer l - 1, each of which already saw
-    (l - 1) * n_mem tokens back: the reach grows as l * n_mem (Dai et al., 2019).
+    The reach of a query at position i in layer l is i - j for the oldest token j that its
+    output depends on. Layer l at position p attends over the layer-(l-1) states of positions
+    s(p) - n_mem .. p, where s(p) is the first position of p's segment. For a query at offset
+    o = p - s(p) (0 <= o < n_s), far enough from the start of the sequence, this gives
+        reach = n_mem + (l - 1) * n_s * ceil(n_mem / n_s) + o,
+    which is l * n_mem + o when n_mem is a multiple of n_s. With n_mem = n_s (one cached
+    segment, Transformer-XL in training) a query at layer l reaches between l * n_s and
+    (l + 1) * n_s - 1 tokens back. Row l - 1 of the result is (shortest, longest): o = 0 and
+    o = n_s - 1.
     """
-    return positive_int(n_mem, "n_mem") * np.arange(1, positive_int(n_layers, "n_layers") + 1)
+    n_layers, n_s = positive_int(n_layers, "n_layers"), positive_int(n_s, "n_s")
+    n_mem = positive_int(n_mem if n_mem is not None else n_s, "n_mem")
+    step = n_s * -(-n_mem // n_s)  # the oldest cached position moves back to a segment start
+    shortest = n_mem + step * np.arange(n_layers)
+    return np.stack([shortest, shortest + n_s - 1], axis=1)
 
 
 def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
@@ -128,3 +139,124 @@ def capacity_curve(d: int, n_pairs, seeds: int = 3, orthogonal: bool = False) ->
     return np.array([np.mean([recall_cosines(LinearAttention(phi="identity", normalise=False),
                                              *associative_recall(n, d, seed=s, orthogonal=orthogonal)).mean()
                               for s in range(seeds)]) for n in n_pairs])
+
+
+def reach_by_propagation(n_layers: int, n_s: int, n_mem: int | None, n_tokens: int) -> np.ndarray:
+    """Reach (tokens back) of every query at layers 1..L, found by propagating dependencies.
+
+    Layer l at position i reads the layer-(l-1) states of exactly the positions that a
+    FIFOMemory(n_s, n_mem) holds after the update at i (n_mem = 0: the current segment only).
+    The oldest token each layer-l state depends on is the oldest among those it reads.
+    Returns an array of shape (n_layers, n_tokens): row l - 1 holds i - (oldest token).
+    """
+    from .segments import FIFOMemory
+
+    n_layers, n_s, n_tokens = positive_int(n_layers, "n_layers"), positive_int(n_s, "n_s"), positive_int(n_tokens, "n_tokens")
+    if n_mem == 0:
+        reads = [np.arange(i - i % n_s, i + 1) for i in range(n_tokens)]
+    else:
+        memory, reads = FIFOMemory(n_s, n_mem), []
+        for i in range(n_tokens):
+            memory.update(np.zeros(1), np.zeros(1))
+            reads.append(memory.positions())
+    oldest = np.arange(n_tokens)  # layer 0: each state is its own token
+    reach = np.empty((n_layers, n_tokens), dtype=np.int64)
+    for layer in range(n_layers):
+        oldest = np.array([oldest[held].min() for held in reads])
+        reach[layer] = np.arange(n_tokens) - oldest
+    return reach
+
+
+def mean_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and half-width of its 95% confidence interval (Student's t) along `axis`.
+
+    The half-width is t_{0.975, n-1} * s / sqrt(n), with s the sample standard deviation.
+    """
+    samples = np.asarray(samples, dtype=float)
+    n = samples.shape[axis]
+    if n < 2:
+        raise ValueError(f"a confidence interval needs at least 2 samples along axis {axis}; got {n}")
+    half = _t_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
+    return samples.mean(axis=axis), half
+
+
+def _t_975(df: int) -> float:
+    """The 0.975 quantile of Student's t with df degrees of freedom (bisection on its CDF)."""
+    from math import lgamma, pi
+
+    def density(x):
+        return np.exp(lgamma((df + 1) / 2) - lgamma(df / 2)) / np.sqrt(df * pi) * (1 + x * x / df) ** (-(df + 1) / 2)
+
+    grid = np.linspace(0.0, 1.0, 2001)
+
+    def cdf_above_half(t):  # P(0 < T < t) by Simpson's rule
+        x = grid * t
+        y = density(x)
+        return t / 6000 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum())
+
+    low, high = 0.0, 20.0  # t_{0.975} < 12.71 for every df >= 1
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf_above_half(mid) < 0.475 else (low, mid)
+    return (low + high) / 2
+
+
+def fact_recall_curve(memory: Memory, distances, d: int = 32, seed: int = 0) -> np.ndarray:
+    """cos(read(k*), v*) at every distance D in `distances`, from one stream.
+
+    The fact (k*, v*) is at position 0 and random pairs follow (keys of length sqrt(d)); the
+    memory is read with q = k* after the update at position D. Reads do not change the memory,
+    so one stream of max(D) + 1 pairs serves every distance.
+    """
+    distances = sorted(int(D) for D in distances)
+    task = fact_at_distance(distances[-1], d, seed, key_norm=np.sqrt(d))
+    wanted, out = set(distances), {}
+    for i, (k, v) in enumerate(zip(task.keys, task.values)):
+        memory.update(k, v)
+        if i in wanted:
+            out[i] = float(cosine(memory.read(task.query), task.target))
+    return np.array([out[D] for D in distances])
+
+
+def distance_experiment_with_intervals(factories: dict[str, MemoryFactory], distances, d: int = 32,
+                                       seeds: int = 30) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Mean fact-recall cosine and its 95% half-width, per memory, at each distance (seeds 0..seeds-1)."""
+    return {name: mean_and_interval([fact_recall_curve(make(), distances, d, s) for s in range(seeds)])
+            for name, make in factories.items()}
+
+
+def state_in_pairs(factories: dict[str, MemoryFactory], n_tokens: int, d: int = 32, warm_up: int = 0,
+                   seed: int = 0) -> dict[str, tuple[int, int]]:
+    """(fewest, most) pairs each memory holds after the updates at positions warm_up..n_tokens-1.
+
+    Pairs are counted from `state_size` (numbers held) divided by d_k + d_v.
+    """
+    rng = np.random.default_rng(seed)
+    keys, values = rng.normal(size=(2, n_tokens, d))
+    sizes = {}
+    for name, make in factories.items():
+        memory, held = make(), []
+        for i in range(n_tokens):
+            memory.update(keys[i], values[i])
+            if i >= warm_up:
+                held.append(memory.state_size / (2 * d))
+        sizes[name] = (min(held), max(held))
+    return sizes
+
+
+def crossover_length(result: dict, name: str, other: str = "full_attention") -> float | None:
+    """The sequence length at which `other` becomes slower than `name` in a scaling benchmark.
+
+    Between the two measured lengths where the order of the two flips, log(seconds) is
+    interpolated linearly in log(N). None when `other` is never slower; the first length when
+    it is slower everywhere.
+    """
+    mine, theirs = result["runs"][name], result["runs"][other]
+    n = np.log([r["n"] for r in mine])
+    gap = np.log([r["seconds"] for r in theirs]) - np.log([r["seconds"] for r in mine])
+    if gap[0] > 0:
+        return float(np.exp(n[0]))
+    for a in range(len(gap) - 1):
+        if gap[a] <= 0 < gap[a + 1]:
+            return float(np.exp(n[a] - gap[a] * (n[a + 1] - n[a]) / (gap[a + 1] - gap[a])))
+    return None

@@ -12,17 +12,47 @@ from .kv_cache import memory_bytes
 GIB = 2**30
 
 
-def offline_jshtml(anim) -> str:
+class Animation(str):
+    """An animation's offline HTML (the str itself) with a still of its last frame.
+
+    Displayed on its own in a notebook, it offers both: the HTML page plays the animation and
+    the PDF edition, which cannot run JavaScript, prints the still.
+    """
+
+    def __new__(cls, html: str, still_png: bytes, alt: str):
+        animation = super().__new__(cls, html)
+        animation.still_png, animation.alt = still_png, alt
+        return animation
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+
+        return {"text/html": str(self), "image/png": base64.b64encode(self.still_png).decode(),
+                "text/plain": self.alt}
+
+
+def offline_jshtml(anim, alt: str = "Animation: use the buttons or the slider to step through its frames") -> Animation:
     """The animation as self-contained HTML and JavaScript (matplotlib's to_jshtml).
 
     matplotlib links Font Awesome 4 from a CDN for its buttons; the book's theme already serves
     Font Awesome (with the v4 class names), so the link is dropped and the page reads offline.
+    The frame image gets `alt` as its text alternative and the frame slider a label, for
+    screen readers; the last frame is kept as a still for the PDF.
     """
+    import io
+    from html import escape
+
     import matplotlib.pyplot as plt
 
     html = anim.to_jshtml(default_mode="once")
+    still = io.BytesIO()
+    anim._fig.savefig(still, format="png")  # to_jshtml leaves the last frame drawn
     plt.close(anim._fig)
-    return re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
+    html = re.sub(r'<link rel="stylesheet"[^>]*href="https?://[^"]*"[^>]*>', "", html)
+    html = re.sub(r'<img id="(_anim_img\w+)"', lambda m: f'<img id="{m[1]}" alt="{escape(alt)}"', html)
+    html = re.sub(r'<input id="(_anim_slider\w+)" type="range"',
+                  lambda m: f'<input id="{m[1]}" type="range" aria-label="animation frame"', html)
+    return Animation(html, still.getvalue(), alt)
 
 
 def plot_memory_growth(ax, per_token: int, n_c: int, n_max: int = 131_072, label_suffix: str = ""):
@@ -210,9 +240,11 @@ def plot_tracking(ax, result: dict):
 
 
 def compressive_timeline(n_s: int, c: int, n_mem: int, n_cmem: int, n_tokens: int) -> np.ndarray:
-    """state[t, p] after the segment ending at token t: 2 raw in Mem, 1 compressed in CMem, 0 gone.
+    """state[t, p] after the segment ending at token t: 3 current segment, 2 raw in Mem,
+    1 compressed in CMem, 0 gone.
 
-    Only complete segments are shown (one row per segment); positions not yet read are -1.
+    Only complete segments are shown (one row per segment); positions not yet read are -1. A
+    complete segment stays the current segment until the next segment's first token arrives.
     """
     from .segments import CompressiveMemory
 
@@ -222,6 +254,7 @@ def compressive_timeline(n_s: int, c: int, n_mem: int, n_cmem: int, n_tokens: in
         memory.update(np.array([float(t)]), np.array([float(t)]))
         if (t + 1) % n_s == 0:
             row = np.where(np.arange(n_tokens) <= t, 0, -1)
+            row[memory.segment.positions] = 3
             row[memory.mem_positions] = 2
             for first, last in memory.cmem_spans:
                 row[first: last + 1] = 1
@@ -230,18 +263,20 @@ def compressive_timeline(n_s: int, c: int, n_mem: int, n_cmem: int, n_tokens: in
 
 
 def plot_compressive_timeline(ax, n_s=4, c=2, n_mem=8, n_cmem=4, n_tokens=32):
-    """Grid: one row per completed segment; each token raw (Mem), compressed (CMem) or dropped."""
+    """Grid: one row per completed segment; each token current, raw (Mem), compressed (CMem) or dropped."""
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
+    current = "#b8d9f0"  # a pale FIFO blue: raw pairs of the segment being read
     state = compressive_timeline(n_s, c, n_mem, n_cmem, n_tokens)
-    cmap = ListedColormap(["#ffffff", "#dddddd", COLORS["compressive"], COLORS["fifo"]])
-    ax.imshow(state + 1, cmap=cmap, vmin=0, vmax=3, aspect="auto", interpolation="nearest")
+    cmap = ListedColormap(["#ffffff", "#dddddd", COLORS["compressive"], COLORS["fifo"], current])
+    ax.imshow(state + 1, cmap=cmap, vmin=0, vmax=4, aspect="auto", interpolation="nearest")
     ax.set_xlabel("token position")
-    ax.set_ylabel("after segment")
+    ax.set_ylabel("after the last token of segment")
     ax.set_yticks(range(len(state)))
     ax.grid(False)
-    from matplotlib.patches import Patch
-    ax.legend(handles=[Patch(color=COLORS["fifo"], label="raw, in Mem"),
+    ax.legend(handles=[Patch(color=current, label="current segment"),
+                       Patch(color=COLORS["fifo"], label="raw, in Mem"),
                        Patch(color=COLORS["compressive"], label="compressed, in CMem"),
                        Patch(color="#dddddd", label="dropped")],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
@@ -305,3 +340,68 @@ def plot_scaling(axes, result: dict, names=None):
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=7, ncol=2)
     return axes
+
+
+def plot_curves_with_intervals(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True):
+    """Lines with 95% bands: results maps a memory name to (means, half-widths) against x.
+
+    Each memory is drawn in the book's style (kvmem.book.memory_style); the legend goes
+    outside the axes, on the right, so that it hides no data.
+    """
+    from .book import memory_style
+
+    for name, (mean, half) in results.items():
+        style = memory_style(name)
+        ax.plot(x, mean, ms=4, **style)
+        ax.fill_between(x, np.asarray(mean) - half, np.asarray(mean) + half, color=style["color"], alpha=0.2, lw=0)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_reach(ax, reach: np.ndarray, n_s: int):
+    """Bars from the shortest to the longest reach of each layer (one cached segment), beside
+    the reach 0..n_s-1 of a model without a cache."""
+    from .book import COLORS as colors
+
+    layers = np.arange(1, len(reach) + 1)
+    ax.bar(layers, reach[:, 1] - reach[:, 0] + 1, bottom=reach[:, 0], width=0.6, color=colors["fifo"],
+           label="with one cached segment (Transformer-XL):\nfirst to last query of a segment")
+    ax.bar(layers, np.full(len(layers), n_s), bottom=0, width=0.6, color="#bbbbbb", hatch="//",
+           edgecolor="white", label="without a cache: 0 to $n_s - 1$ at every layer")
+    ax.set_xticks(layers)
+    ax.set_xlabel("layer l")
+    ax.set_ylabel("reach (tokens back)")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+#: The keys of benchmarks/results/scaling.json that name a memory differently from kvmem.book.STYLES.
+BENCHMARK_STYLE_KEYS = {"full_attention": "full", "sliding_window": "window", "summary_window": "hybrid",
+                        "window_average": "window"}
+
+
+def plot_seconds_against_length(ax, result: dict, names):
+    """Seconds per sequence against N from benchmarks/results/scaling.json, in the book's styles."""
+    from .book import memory_style
+
+    for name in names:
+        runs = result["runs"][name]
+        ax.plot([r["n"] for r in runs], [r["seconds"] for r in runs], ms=4,
+                **memory_style(BENCHMARK_STYLE_KEYS.get(name, name)))
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length N (tokens)")
+    ax.set_ylabel("seconds per sequence")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def benchmark_label(name: str) -> str:
+    """The readable label of a memory named as in benchmarks/results/scaling.json ("full_attention" -> "full attention")."""
+    from .book import memory_style
+
+    return memory_style(BENCHMARK_STYLE_KEYS.get(name, name))["label"]

@@ -1,7 +1,9 @@
 """Open every page of the built book in headless Chromium, with every other host unreachable.
 
 On every page: it loads, the console shows no errors, the maths is typeset, every image loads
-and every internal link resolves. Screenshots go to tests/artifacts/screenshots/.
+and every internal link resolves, and axe-core (npm's axe-core, injected from node_modules)
+finds no serious or critical accessibility violation. Screenshots go to
+tests/artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static"}
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 pytestmark = pytest.mark.browser
 
@@ -76,8 +79,14 @@ def _visit(page, url: str, shot: Path) -> dict:
     })""")
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=False)
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                               where: v.nodes.slice(0, 3).map(n => n.html.slice(0, 160))}))""")
+    images = page.evaluate("""() => Array.from(document.querySelectorAll('main img'))
+        .map(img => ({src: img.getAttribute('src') || '', alt: img.getAttribute('alt') || ''}))""")
     return {"status": response.status if response else None, "console_errors": console_errors,
-            "has_math": has_math, **facts}
+            "has_math": has_math, "violations": violations, "images": images, **facts}
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +95,8 @@ def report(server: str, built_book: Path) -> dict:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: `apt-get install chromium` (.ci/run does this)")
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: `npm ci` (make vendor does this)")
     host = urlsplit(server).netloc
     blocked: list[str] = []
 
@@ -175,3 +186,19 @@ def test_every_internal_link_resolves(report, built_book: Path) -> None:
                 if unquote(parts.fragment) not in ids:
                     missing.append(f"{page} -> {href} (no anchor)")
     assert not missing, "broken internal links:\n" + "\n".join(missing)
+
+
+def test_no_serious_accessibility_violations(report) -> None:
+    bad = {p: [v for v in f["violations"] if v["impact"] in ("serious", "critical")]
+           for p, f in report["pages"].items()}
+    bad = {p: v for p, v in bad.items() if v}
+    assert not bad, f"axe-core found serious or critical violations: {bad}"
+
+
+def test_every_figure_has_a_text_alternative(report) -> None:
+    """Alt text is words (a figure's caption), not the image's file name."""
+    bad = {p: [i["src"][:60] for i in f["images"]
+               if not i["alt"].strip() or i["alt"] == i["src"] or i["alt"].endswith((".png", ".svg"))]
+           for p, f in report["pages"].items() if p.startswith("chapters/")}
+    bad = {p: v for p, v in bad.items() if v}
+    assert not bad, f"images without a text alternative: {bad}"

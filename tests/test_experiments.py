@@ -33,12 +33,6 @@ def test_fact_inside_the_window_is_recalled():
     assert ex.fact_recall(kvmem.SlidingWindow(16), distance=64) < 0.5
 
 
-def test_transformer_xl_reach_grows_with_depth():
-    np.testing.assert_array_equal(ex.transformer_xl_reach(4, 512), [512, 1024, 1536, 2048])
-    with pytest.raises(ValueError, match="n_layers"):
-        ex.transformer_xl_reach(0, 512)
-
-
 def test_every_book_memory_runs_the_recall_task():
     results = ex.recall_experiment(ex.book_memories(), [8], d=16, seeds=1)
     assert set(results) == set(ex.book_memories())

@@ -5,12 +5,12 @@
 - `kvmem-grade` (kvmem.grading.cli) grades a folder of submissions.
 """
 
-from . import chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter8
+from . import chapter1, chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, chapter8
 from .spec import Exercise, judge
 
 ASSIGNMENTS: dict[int, list[Exercise]] = {
     1: chapter1.EXERCISES, 2: chapter2.EXERCISES, 3: chapter3.EXERCISES, 4: chapter4.EXERCISES,
-    5: chapter5.EXERCISES, 6: chapter6.EXERCISES, 8: chapter8.EXERCISES,
+    5: chapter5.EXERCISES, 6: chapter6.EXERCISES, 7: chapter7.EXERCISES, 8: chapter8.EXERCISES,
 }
 
 

@@ -44,9 +44,9 @@ EXERCISES = [
     ),
     Exercise(
         id="5.4", points=1, kind="value", name="xl_reach",
-        task="compute how far back the top layer can reach",
-        reference=lambda: transformer_xl_reach(16, 640)[-1],
-        wrong="xl_reach = 2 * 640",
+        task="give (shortest, longest) reach of a query at the top layer, in tokens back",
+        reference=lambda: tuple(int(r) for r in transformer_xl_reach(16, 640)[-1]),
+        wrong="xl_reach = (16 * 640, 17 * 640)",
     ),
     Exercise(
         id="5.5", points=1, kind="choice", name="gate_choice",

@@ -1,0 +1,93 @@
+"""Exercises of chapter 7, One recurrence behind every memory."""
+
+import numpy as np
+
+from .. import recurrence as R
+from .spec import Exercise
+
+ALPHA_7_2 = np.array([0.9, 0.5, 0.8, 0.75, 0.6])
+BETA_7_2 = np.array([1.0, 0.5, 1.0, 1.0, 1.0])
+
+
+def _unit(rng, d):
+    k = rng.normal(size=d)
+    return k / np.linalg.norm(k)
+
+
+def _gated_delta_cases(rng):
+    return [(rng.normal(size=(dv, dk)), _unit(rng, dk), rng.normal(size=dv), float(rng.uniform(0.2, 1.0)),
+             float(rng.uniform(0.1, 1.0))) for dk, dv in ((3, 3), (4, 2), (1, 1), (8, 5))]
+
+
+def _chunkwise_reference(queries, keys, values, alpha, chunk):
+    return R.chunkwise_outputs(queries, keys, values, alpha, np.ones(len(keys)), chunk=chunk)
+
+
+def _sequence_cases(rng):
+    cases = []
+    for n, d, chunk in ((20, 3, 4), (37, 5, 8), (9, 2, 16), (30, 4, 1)):
+        alpha = rng.uniform(0.5, 1.0, size=n)
+        cases.append((rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d)), alpha, chunk))
+    return cases
+
+
+def _visible_sequence():
+    rng = np.random.default_rng(7)
+    n, d = 12, 3
+    return (rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=(n, d)), np.full(n, 0.9), 4)
+
+
+EXERCISES = [
+    Exercise(
+        id="7.1", points=2, kind="function", name="gated_delta_step",
+        task="return S_i = alpha S (I - beta k k^T) + beta v k^T, one step of Gated DeltaNet",
+        reference=lambda S, k, v, alpha, beta: R.step(S, k, v, alpha, beta, delta=True),
+        cases=_gated_delta_cases,
+        visible=[(np.zeros((2, 2)), np.array([1.0, 0.0]), np.array([3.0, 4.0]), 0.5, 1.0),
+                 (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0]), np.array([1.0, 1.0]), 0.5, 0.5)],
+        wrong="    return S @ (np.eye(len(k)) - beta * np.outer(k, k)) + beta * np.outer(v, k)",
+    ),
+    Exercise(
+        id="7.2", points=2, kind="value", name="weights_7_2",
+        task="compute the weight of each pair 0..4 in S_4 under the given gates",
+        reference=lambda: R.pair_weights(ALPHA_7_2, BETA_7_2)[4],
+        wrong="weights_7_2 = np.array([0.18, 0.36, 0.45, 0.6, 1.0])",
+    ),
+    Exercise(
+        id="7.3", points=3, kind="function", name="chunkwise",
+        task="return all outputs o_i = S_i q_i of the scalar-gated recurrence, computed chunk by chunk",
+        reference=_chunkwise_reference,
+        cases=_sequence_cases,
+        visible=[_visible_sequence()],
+        rtol=1e-8, atol=1e-10,
+        wrong=("    out = np.zeros_like(values)\n"
+               "    S = np.zeros((values.shape[1], keys.shape[1]))\n"
+               "    for i in range(len(keys)):\n"
+               "        S = S + np.outer(values[i], keys[i])\n"
+               "        out[i] = S @ queries[i]\n"
+               "    return out"),
+    ),
+    Exercise(
+        id="7.4", points=2, kind="function", name="recall_gradient",
+        task="return the gradient of 1/2 ||S k - v||^2 with respect to S",
+        reference=R.delta_gradient,
+        cases=lambda rng: [(rng.normal(size=(dv, dk)), rng.normal(size=dk), rng.normal(size=dv))
+                           for dk, dv in ((3, 3), (4, 2), (1, 5))],
+        visible=[(np.eye(2), np.array([1.0, 2.0]), np.array([0.0, 1.0]))],
+        wrong="    return np.outer(v - S @ k, k)",
+    ),
+    Exercise(
+        id="7.5", points=1, kind="choice", name="recency_choice",
+        task="choose which stored pair the delta rule recalls best, and justify it",
+        reference="B",
+        options=("A: the oldest pair, because it has been in the memory longest",
+                 "B: the newest pair, because the last gradient step was taken on its loss",
+                 "C: all pairs equally, because every write has the same strength beta",
+                 "D: none of them exactly, because the keys are not orthogonal"),
+        wrong='recency_choice = "C"\nrecency_choice_why = "Every pair is written with the same beta."',
+    ),
+    Exercise(
+        id="7.6", points=0, kind="experiment", name="plot_gate_recency",
+        task="measure how the gate of Gated DeltaNet changes recall of old and new pairs, and plot it",
+    ),
+]

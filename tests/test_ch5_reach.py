@@ -1,0 +1,120 @@
+"""Chapter 5: the reach of a segment-recurrent model, and the statistics helpers of its experiments."""
+
+import numpy as np
+import pytest
+
+import kvmem
+from kvmem import experiments as ex
+
+
+def reach_by_mask_powers(n_layers, n_s, n_mem, n_tokens):
+    """Brute force from the definition: A[i, j] = 1 when a query at i reads position j of the
+    layer below (j from the start of i's segment minus n_mem, up to i); layer l depends on
+    token j when (A^l)[i, j] > 0. Returns i - (oldest such j) for every layer and position."""
+    i = np.arange(n_tokens)[:, None]
+    j = np.arange(n_tokens)[None, :]
+    first_read = i - i % n_s - n_mem
+    attends = ((j >= first_read) & (j <= i)).astype(np.int64)
+    depends = np.eye(n_tokens, dtype=np.int64)
+    rows = []
+    for _ in range(n_layers):
+        depends = np.minimum(attends @ depends, 1)
+        rows.append(np.arange(n_tokens) - np.argmax(depends > 0, axis=1))
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("n_layers, n_s, n_mem", [(4, 4, 4), (3, 5, 10), (3, 4, 6), (2, 3, 1), (5, 2, 2)])
+def test_reach_closed_form_matches_brute_force(n_layers, n_s, n_mem):
+    n_tokens = n_s * (n_layers * (-(-n_mem // n_s) + 1) + 3)  # long enough that no query hits position 0
+    brute = reach_by_mask_powers(n_layers, n_s, n_mem, n_tokens)
+    last_segment = brute[:, -n_s:]  # offsets 0..n_s-1 of a segment far from the start
+    expected = ex.transformer_xl_reach(n_layers, n_s, n_mem)
+    np.testing.assert_array_equal(last_segment.min(axis=1), expected[:, 0])
+    np.testing.assert_array_equal(last_segment.max(axis=1), expected[:, 1])
+    np.testing.assert_array_equal(last_segment[:, 0], expected[:, 0])  # the first query reaches least
+
+
+@pytest.mark.parametrize("n_layers, n_s, n_mem", [(3, 4, 4), (3, 4, 6), (2, 3, 1)])
+def test_propagation_through_the_fifo_memory_matches_brute_force(n_layers, n_s, n_mem):
+    n_tokens = 40
+    np.testing.assert_array_equal(ex.reach_by_propagation(n_layers, n_s, n_mem, n_tokens),
+                                  reach_by_mask_powers(n_layers, n_s, n_mem, n_tokens))
+
+
+def test_without_a_cache_the_reach_stays_inside_the_segment():
+    np.testing.assert_array_equal(ex.reach_by_propagation(3, 4, 0, 12), reach_by_mask_powers(3, 4, 0, 12))
+    assert ex.reach_by_propagation(3, 4, 0, 12).max() == 3
+
+
+def test_one_cached_segment_reaches_between_l_n_s_and_l_plus_1_n_s_minus_1():
+    reach = ex.transformer_xl_reach(12, 512)
+    layers = np.arange(1, 13)
+    np.testing.assert_array_equal(reach[:, 0], layers * 512)
+    np.testing.assert_array_equal(reach[:, 1], (layers + 1) * 512 - 1)
+    with pytest.raises(ValueError, match="n_layers"):
+        ex.transformer_xl_reach(0, 512)
+
+
+def test_interval_half_width_uses_students_t():
+    # t_{0.975} quantiles from statistical tables
+    for df, t in ((1, 12.706), (4, 2.776), (9, 2.262), (29, 2.045)):
+        assert ex._t_975(df) == pytest.approx(t, abs=1e-3)
+    samples = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    mean, half = ex.mean_and_interval(samples)
+    assert mean == 3.0
+    assert half == pytest.approx(2.776 * np.sqrt(2.5) / np.sqrt(5), rel=1e-3)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        ex.mean_and_interval([1.0])
+
+
+def test_fact_recall_curve_recalls_inside_a_window_and_forgets_after():
+    window = ex.fact_recall_curve(kvmem.SlidingWindow(8), [0, 7, 8, 40], d=16, seed=3)
+    assert window[0] == pytest.approx(1.0) and window[1] > 0.9  # fact still in the window
+    assert abs(window[2]) < 0.9 and abs(window[3]) < 0.9  # fact has left it
+
+
+def test_state_in_pairs_counts_what_each_memory_can_hold():
+    sizes = ex.state_in_pairs({"fifo": lambda: kvmem.FIFOMemory(n_s=4),
+                               "average": kvmem.CumulativeAverage}, n_tokens=40, d=3, warm_up=8)
+    assert sizes["fifo"] == (5, 8)  # one cached segment plus 1..4 pairs of the current one
+    assert sizes["average"] == (1, 1)
+
+
+def test_crossover_of_a_linear_and_a_quadratic_cost_is_where_they_are_equal():
+    # seconds a * N (a memory) and b * N^2 (full attention) cross at N = a / b: log-log
+    # interpolation is exact for power laws, so the answer must come out exactly
+    sizes = [1024, 2048, 4096, 8192, 16384]
+    a, b = 1e-5, 1e-5 / 5000
+    result = {"runs": {"memory": [{"n": n, "seconds": a * n} for n in sizes],
+                       "full_attention": [{"n": n, "seconds": b * n * n} for n in sizes]}}
+    assert ex.crossover_length(result, "memory") == pytest.approx(5000, rel=1e-9)
+    slow = {"runs": {"memory": [{"n": n, "seconds": 1.0} for n in sizes],
+                     "full_attention": [{"n": n, "seconds": 0.5} for n in sizes]}}
+    assert ex.crossover_length(slow, "memory") is None
+
+
+def test_compressive_timeline_follows_each_token_through_current_mem_cmem_and_out():
+    # n_s = 4, c = 2, Mem of 2 segments, CMem of 4 pooled pairs (2 segments): the token of
+    # segment s is current at row s, raw in Mem at rows s+1 and s+2, pooled at rows s+3 and
+    # s+4, and gone after (the order of events of the compressive memory's definition)
+    state = kvmem.plots.compressive_timeline(n_s=4, c=2, n_mem=8, n_cmem=4, n_tokens=32)
+    for row in range(8):
+        for position in range(32):
+            age = row - position // 4
+            expected = -1 if age < 0 else {0: 3, 1: 2, 2: 2, 3: 1, 4: 1}.get(age, 0)
+            assert state[row, position] == expected, (row, position)
+
+
+def test_benchmark_names_get_the_books_readable_labels():
+    assert kvmem.plots.benchmark_label("full_attention") == "full attention"
+    assert kvmem.plots.benchmark_label("cumavg") == "cumulative average"
+
+
+def test_distance_experiment_with_intervals_averages_seeds():
+    factories = {"window": lambda: kvmem.SlidingWindow(8)}
+    result = ex.distance_experiment_with_intervals(factories, [0, 7, 20], d=16, seeds=5)
+    mean, half = result["window"]
+    per_seed = np.array([ex.fact_recall_curve(kvmem.SlidingWindow(8), [0, 7, 20], d=16, seed=s) for s in range(5)])
+    np.testing.assert_allclose(mean, per_seed.mean(axis=0))
+    np.testing.assert_allclose(half, 2.776 * per_seed.std(axis=0, ddof=1) / np.sqrt(5), rtol=1e-3)
+    assert mean[0] == pytest.approx(1.0) and half[0] == pytest.approx(0.0, abs=1e-12)
