@@ -31,6 +31,8 @@ MEMORIES = {
     "MLPMemory": lambda: kvmem.MLPMemory(),
     "RNNMemory": lambda: kvmem.RNNMemory(),
     "InfiniAttention": lambda: kvmem.InfiniAttention(2),
+    "GatedLinearMemory": lambda: kvmem.GatedLinearMemory(kvmem.recurrence.retnet(0.9)),
+    "CountedSummaryWindow": lambda: kvmem.CountedSummaryWindow(2),
 }
 
 BAD_SEQUENCES = {
