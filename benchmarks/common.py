@@ -32,6 +32,7 @@ def machine() -> dict:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
         "memory_gib": memory_gib,
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
@@ -39,14 +40,34 @@ def machine() -> dict:
     }
 
 
-def best_time(fn, repeat: int = 5) -> float:
-    """The fastest of `repeat` runs of fn(), in seconds (the least disturbed by other work)."""
-    best = float("inf")
+REPEATS = 7  # repetitions of every timing: the median is the estimate, min..max the spread
+
+
+def interleaved_times(functions: dict, repeat: int = REPEATS) -> tuple[dict, dict]:
+    """(cpu, wall): seconds of each function, `repeat` times, timed in turn in one loop (a, b, a, b, ...).
+
+    cpu is the estimator: time.process_time counts only the time this process ran, so other
+    programs on a shared machine do not inflate it (they still share its caches and memory
+    bus). wall is the plain clock, recorded beside it. Timing in turn means a slow spell of the
+    machine hits a kernel and its yardstick alike, so their ratio in one repetition is fair.
+    """
+    cpu = {name: [] for name in functions}
+    wall = {name: [] for name in functions}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+        for name, fn in functions.items():
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+    return cpu, wall
+
+
+def spread(samples) -> dict:
+    """The median of the samples (the estimate) and their spread: quartiles, min and max."""
+    samples = np.asarray(samples, dtype=float)
+    q1, median, q3 = np.percentile(samples, [25, 50, 75])
+    return {"median": float(median), "q1": float(q1), "q3": float(q3),
+            "min": float(samples.min()), "max": float(samples.max()), "repeats": int(samples.size)}
 
 
 def fit_slope(n, t) -> float:

@@ -3,7 +3,9 @@
 Each memory reads a sequence of N (q_i, k_i, v_i) token by token: update with (k_i, v_i), then
 read with q_i, as a decoder does. Full attention is computed in blocks of queries
 (kvmem.causal_attention) so that it fits in memory. The fitted log-log slope of time against N
-is about 1 for a fixed-size memory and about 2 for full attention.
+is about 1 for a fixed-size memory and about 2 for full attention. At each N all of them are
+timed in turn, REPEATS_SCALING times; the estimate is the median CPU time (see
+benchmarks.common.interleaved_times), the same estimator at every N.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import kvmem
-from benchmarks.common import fit_slope, log, write_result
+from benchmarks.common import fit_slope, interleaved_times, log, spread, write_result
 from kvmem.book import COLORS
 
 D = 64
@@ -38,6 +40,7 @@ MEMORIES = {
     "knn": lambda: kvmem.KNNMemory(n_c=256, top_k=8),
 }
 GROWING = {"knn", "full_attention"}
+REPEATS_SCALING = 5
 
 
 def sequence(n: int):
@@ -55,26 +58,37 @@ def run_memory(name: str, queries, keys, values) -> int:
     return memory.state_size
 
 
-def measure(name: str, n: int) -> dict:
+def measure(names, n: int) -> dict[str, dict]:
+    """Every memory at length n: median and spread of the CPU seconds, peak bytes, state size."""
     queries, keys, values = sequence(n)
-    seconds = float("inf")
-    for _ in range(3 if n <= 4096 else 1):  # short runs are noisy: keep the best of three
-        start = time.perf_counter()
-        state = run_memory(name, queries, keys, values)
-        seconds = min(seconds, time.perf_counter() - start)
-    tracemalloc.start()
-    run_memory(name, queries, keys, values)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return {"n": n, "seconds": seconds, "peak_bytes": peak, "state_numbers": state}
+    state = {}
+
+    def timed(name):
+        def run_and_keep_state_size():
+            state[name] = run_memory(name, queries, keys, values)
+        return run_and_keep_state_size
+
+    cpu, wall = interleaved_times({name: timed(name) for name in names}, REPEATS_SCALING)
+    results = {}
+    for name in names:
+        tracemalloc.start()
+        run_memory(name, queries, keys, values)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        results[name] = {"n": n, "seconds": float(np.median(cpu[name])), "seconds_spread": spread(cpu[name]),
+                         "wall_seconds": float(np.median(wall[name])), "peak_bytes": peak,
+                         "state_numbers": state[name]}
+    return results
 
 
 def main() -> dict:
     names = list(MEMORIES) + ["full_attention"]
     runs = {name: [] for name in names}
+    for n in SIZES:
+        for name, result in measure(names, n).items():
+            runs[name].append(result)
+        log(f"  N = {n:,} done")
     for name in names:
-        for n in SIZES:
-            runs[name].append(measure(name, n))
         t = [r["seconds"] for r in runs[name]]
         log(f"  {name:15s} slope {fit_slope(SIZES, t):.2f}   {t[-1]:.2f} s at N = {SIZES[-1]:,}")
     slopes = {f"slope_{name}": fit_slope(SIZES, [r["seconds"] for r in runs[name]]) for name in names}
@@ -86,7 +100,7 @@ def main() -> dict:
         style = "--" if name in GROWING else "-"
         ax_time.plot(SIZES, [r["seconds"] for r in runs[name]], style, marker="o", ms=3, color=color, label=name)
         ax_state.plot(SIZES, [r["state_numbers"] for r in runs[name]], style, marker="o", ms=3, color=color)
-    for ax, ylabel in ((ax_time, "seconds per sequence"), (ax_state, "numbers held at the end")):
+    for ax, ylabel in ((ax_time, "CPU seconds per sequence"), (ax_state, "numbers held at the end")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("sequence length N")
@@ -94,8 +108,9 @@ def main() -> dict:
     ax_time.legend(fontsize=7, ncol=2)
     result = {
         "description": f"token-by-token update + read for N = {SIZES[0]:,}..{SIZES[-1]:,}, d = {D}; "
-                       "full attention in blocks of 256 queries; peak_bytes from tracemalloc "
-                       "(it includes the N x d reads returned)",
+                       "full attention in blocks of 256 queries (numpy's BLAS on one thread); CPU time, "
+                       f"median of {REPEATS_SCALING} repetitions with all memories timed in turn; "
+                       "peak_bytes from tracemalloc (it includes the N x d reads returned)",
         **slopes,
         "target_slope_fixed_size_max": 1.15,
         "target_slope_full_attention_min": 1.8,

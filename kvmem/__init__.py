@@ -1,8 +1,9 @@
 """kvmem: fixed-size memories of keys and values, as taught in the course book.
 
 Every memory has the same small interface (`Memory`): `update(key, value)` stores the newest
-pair, `read(query)` answers a query, `state_size` counts the numbers held. `run` steps a memory
-through a whole sequence.
+pair, `read(query)` answers a query, `state` names the arrays it holds (read-only copies) and
+`state_size` counts their numbers. `run` steps a memory through a whole sequence, and with
+`record=True` also returns the state after each step.
 """
 
 from .attention import attend, attention_weights, causal_attention, softmax
@@ -11,7 +12,7 @@ from .cumavg import CumulativeAverage, RunningMean, cumulative_average, prefix_m
 from .hybrid import InfiniAttention, SummaryWindow
 from .influence import influence
 from .kv_cache import kv_bytes_per_token, memory_bytes
-from .memory import AveragedPair, Memory, run
+from .memory import AveragedPair, Memory, Trajectory, run
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients
 from .recurrence import GatedLinearMemory
 from .segments import CompressiveMemory, FIFOMemory, KNNMemory, compress_mean_pool

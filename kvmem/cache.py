@@ -22,9 +22,8 @@ class FullCache(Memory):
         query = self._check_query(query)
         return attend(query, self.store.keys, self.store.values)
 
-    @property
-    def state_size(self) -> int:
-        return self.count * ((self.d_k or 0) + (self.d_v or 0))
+    def _state(self) -> dict[str, np.ndarray]:
+        return self.store.pairs("")
 
 
 class SlidingWindow(LastPairs):

@@ -41,6 +41,28 @@ def as_vector(array, name: str = "key", dim: int | None = None) -> np.ndarray:
     return vec
 
 
+def as_entry(array, name: str = "x", shape: tuple | None = None) -> np.ndarray:
+    """Return `array` as a finite float number (0-D) or vector (1-D), of `shape` if given."""
+    entry = _as_float_array(array, name)
+    if entry.ndim > 1:
+        raise ValueError(f"{name} must be a number or a 1-D vector; got {entry.ndim}-D with shape {entry.shape}")
+    if shape is not None and entry.shape != shape:
+        raise ValueError(f"{name} must have the shape {shape} of the entries before it; got {entry.shape}")
+    check_finite_entries(entry, name)
+    return entry
+
+
+def as_stream(array, name: str = "stream") -> np.ndarray:
+    """Return `array` as a non-empty 1-D float array of finite numbers."""
+    stream = _as_float_array(array, name)
+    if stream.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of numbers; got {stream.ndim}-D with shape {stream.shape}")
+    if stream.shape[0] == 0:
+        raise ValueError(f"{name} is empty: a mean needs at least one number")
+    check_finite_entries(stream, name)
+    return stream
+
+
 def as_pair_sequences(keys, values, check_finite: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Check keys (n, d_k) and values (n, d_v) and that they hold the same number of positions."""
     keys = as_sequence(keys, "keys", check_finite)
@@ -94,6 +116,7 @@ def check_finite_entries(arr: np.ndarray, name: str) -> None:
     """Raise a ValueError naming the first NaN or inf in arr, if there is one."""
     bad = ~np.isfinite(arr)
     if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
         kind = "NaN" if np.isnan(arr[where]) else "inf"
-        raise ValueError(f"{name} contains {kind} (first at index {where}); memories need finite numbers")
+        at = f" (first at index {where})" if arr.ndim else ""
+        raise ValueError(f"{name} contains {kind}{at}; memories need finite numbers")

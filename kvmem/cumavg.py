@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import as_pair_sequences, as_sequence, check_finite_entries
+from .checks import as_entry, as_pair_sequences, as_sequence, check_finite_entries
 from .memory import AveragedPair
 
 # Below this many columns a row is too short to amortise one numpy call per row, and the
-# prefix sums are taken by np.cumsum over blocks of rows that stay in cache instead.
+# prefix sums are taken over chunks of rows that stay in cache instead.
 _WIDE_ROW = 2048
-_BLOCK_BYTES = 1 << 18       # rows per cumsum block: about 256 KiB of them
 _COLUMN_BLOCK = 16384        # wide rows are swept this many columns at a time, so the running
                              # sum stays in cache
+_CHUNK_BYTES = 1 << 20       # narrow rows: chunks of about 1 MiB (a typical L2 cache)
+_BLOCK_ROWS = 32             # ... cut into blocks of this many rows, scanned side by side
 
 
 def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray:
     """All prefix means of the rows of x: out[i] = (1/(i+1)) sum_{j<=i} x[j], by prefix sums.
 
     Both paths read x once and write out once; which one is faster depends on the row width
-    (see benchmarks/cumavg_bandwidth.py).
+    (see benchmarks/cumavg_bandwidth.py). Where the sums overflow the dtype (float32 values
+    near 1e38, say), x is scaled down by a power of two, which is exact, and the means scaled
+    back up.
     """
     x = as_sequence(x, name, check_finite=False)
     if out is None:
@@ -31,16 +34,24 @@ def prefix_mean(x, out: np.ndarray | None = None, name: str = "x") -> np.ndarray
     elif out.shape != x.shape or out.dtype != x.dtype:
         raise ValueError(f"out must have the shape {x.shape} and dtype {x.dtype} of x; "
                          f"got {out.shape} and {out.dtype}")
-    if x.shape[1] >= _WIDE_ROW:
-        _prefix_mean_row_by_row(x, out)
-    else:
-        _prefix_mean_block_by_block(x, out)
-    # A NaN or inf anywhere in x reaches the last prefix mean, so checking that row (O(d))
-    # replaces a check of every entry before the work (a whole extra pass over x).
-    if not np.all(np.isfinite(out[-1])):
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is handled below
+        finite = _prefix_mean(x, out)
+    # A NaN or inf anywhere in x (or an overflow of the sums) reaches the end of its block or
+    # the last prefix sum, so checking those rows replaces a check of every entry.
+    if not finite:
         check_finite_entries(x, name)
-        raise ValueError(f"the sums of {name} overflow the range of {x.dtype}")
+        scale = x.dtype.type(2.0) ** -int(np.ceil(np.log2(x.shape[0] + 1)))
+        _prefix_mean(x * scale, out)  # |sum of n scaled rows| <= largest |x| <= the dtype's max
+        out /= scale
     return out
+
+
+def _prefix_mean(x: np.ndarray, out: np.ndarray) -> bool:
+    """Fill out with the prefix means; return False where a prefix sum was not finite."""
+    if x.shape[1] >= _WIDE_ROW:
+        _prefix_mean_row_by_row(x, out)  # one chain: a NaN or inf stays to the last row
+        return bool(np.isfinite(out[-1]).all())
+    return _prefix_mean_blocked(x, out)
 
 
 def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
@@ -54,18 +65,53 @@ def _prefix_mean_row_by_row(x: np.ndarray, out: np.ndarray) -> None:
             np.multiply(running, 1.0 / (i + 1), out=out[i, cols])
 
 
-def _prefix_mean_block_by_block(x: np.ndarray, out: np.ndarray) -> None:
-    """np.cumsum over blocks of rows that fit in cache, carrying the sum from block to block."""
+def _prefix_mean_blocked(x: np.ndarray, out: np.ndarray) -> bool:
+    """Prefix means of narrow rows, one cache-sized chunk of rows at a time.
+
+    np.cumsum along the positions is one serial chain of additions per column: each sum waits
+    for the one before it. Here a chunk is cut into B blocks of R rows, and all B blocks are
+    scanned at once: step r adds row r - 1 to row r in every block, B * d independent sums in
+    one numpy call (R - 1 calls). Each block starts from the sum of everything before it (a
+    short cumsum over the B block totals, plus the sum carried from earlier chunks), and each
+    row is multiplied by 1/(i+1) on its way out. Returns False where a prefix sum was not
+    finite: a NaN or inf stays to the end of its block, so the blocks' last rows tell.
+    """
     n, d = x.shape
-    rows = max(1, _BLOCK_BYTES // (d * x.itemsize))
-    running = np.zeros(d, dtype=x.dtype)  # sum of all rows before the block
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        block = out[start:stop]
-        np.cumsum(x[start:stop], axis=0, out=block)
-        block += running
-        running = block[-1].copy()
-        block /= np.arange(start + 1, stop + 1, dtype=x.dtype)[:, None]
+    R = _BLOCK_ROWS
+    rows = max(R, _CHUNK_BYTES // (d * x.itemsize) // R * R)
+    B = rows // R
+    inverse = (1.0 / np.arange(1, n + 1)).astype(x.dtype)  # 1/(i+1)
+    scan = np.empty((R, B, d), dtype=x.dtype)  # row r of every block, side by side
+    carry = np.zeros(d, dtype=x.dtype)  # sum of all rows before the chunk
+    finite = True
+    for start in range(0, n - n % rows, rows):
+        chunk = slice(start, start + rows)
+        carry = _scan_chunk(x[chunk].reshape(B, R, d), scan, carry)
+        finite = finite and bool(np.isfinite(scan[-1]).all())
+        # out[start + b R + r] = scan[r, b] / (start + b R + r + 1)
+        np.multiply(scan, inverse[chunk].reshape(B, R).T[:, :, None], out=out[chunk].reshape(B, R, d).transpose(1, 0, 2))
+    tail = slice(n - n % rows, n)  # a last, short chunk: a plain cumsum is fine
+    np.cumsum(x[tail], axis=0, out=out[tail])
+    out[tail] += carry
+    out[tail] *= inverse[tail, None]
+    return finite and bool(np.isfinite(out[-1]).all())
+
+
+def _scan_chunk(blocks: np.ndarray, scan: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """scan[r, b] = carry + sum of the chunk's rows up to row r of block b; returns the new carry.
+
+    blocks has shape (B, R, d); scan (R, B, d) holds them transposed, so that every addition
+    of the scan runs over B * d numbers side by side in memory.
+    """
+    np.copyto(scan, blocks.transpose(1, 0, 2))
+    offsets = np.empty(scan.shape[1:], dtype=scan.dtype)  # carry + sum of the blocks before b
+    offsets[0] = carry
+    np.sum(scan[:, :-1], axis=0, out=offsets[1:])
+    np.cumsum(offsets, axis=0, out=offsets)
+    scan[0] += offsets
+    for r in range(1, scan.shape[0]):
+        np.add(scan[r - 1], scan[r], out=scan[r])
+    return scan[-1, -1].copy()
 
 
 def cumulative_average(keys, values) -> tuple[np.ndarray, np.ndarray]:
@@ -78,27 +124,33 @@ class RunningMean:
     """m_i = m_{i-1} + (x_i - m_{i-1}) / (i+1): O(d) time and state per step.
 
     With `compensated=True` each addition carries its rounding error forward (Kahan), so a long
-    float32 stream keeps the accuracy of the float32 format instead of drifting.
+    float32 stream keeps the accuracy of the float32 format instead of drifting. The mean keeps
+    the dtype of the first x (integers and lists become float64).
     """
 
     def __init__(self, compensated: bool = False) -> None:
         self.compensated = compensated
         self.count = 0
         self.mean: np.ndarray | None = None
-        self._carry: np.ndarray | None = None  # rounding error not yet added back
+        self.carry: np.ndarray | None = None  # rounding error not yet added back (compensated)
 
-    def add(self, x: np.ndarray) -> None:
+    def add(self, x) -> None:
+        """Add one number or vector x, checked: finite, of the shape of the ones before."""
+        x = as_entry(x, "x", shape=None if self.mean is None else self.mean.shape)
+        self._add(x if self.mean is None else x.astype(self.mean.dtype, copy=False))
+
+    def _add(self, x: np.ndarray) -> None:
         if self.mean is None:
             self.mean = np.zeros_like(x)
-            self._carry = np.zeros_like(x)
+            self.carry = np.zeros_like(x)
         self.count += 1
         step = (x - self.mean) / x.dtype.type(self.count)
         if not self.compensated:
             self.mean += step
             return
-        step -= self._carry
+        step -= self.carry
         total = self.mean + step
-        self._carry = (total - self.mean) - step
+        self.carry = (total - self.mean) - step
         self.mean = total
 
 
@@ -106,7 +158,8 @@ class CumulativeAverage(AveragedPair):
     """The streaming cumulative average: one averaged pair, updated by the recursive formula.
 
     Keeps the dtype of the first pair (float32 stays float32). The read Att(q, Mem) over a
-    single pair gives that pair's value whatever the query is.
+    single pair gives that pair's value whatever the query is. The compensated form also holds
+    the carries of its two running means.
     """
 
     def __init__(self, compensated: bool = False) -> None:
@@ -115,8 +168,16 @@ class CumulativeAverage(AveragedPair):
         self._values = RunningMean(compensated)
 
     def _update(self, key, value) -> None:
-        self._keys.add(key)
-        self._values.add(value)
+        if self.count:  # later pairs take the first pair's dtype
+            key, value = key.astype(self._keys.mean.dtype, copy=False), value.astype(self._values.mean.dtype, copy=False)
+        self._keys._add(key)
+        self._values._add(value)
 
     def _mem(self):
         return self._keys.mean, self._values.mean
+
+    def _state(self) -> dict[str, np.ndarray]:
+        state = super()._state()
+        if state and self._keys.compensated:
+            state.update(key_carry=self._keys.carry, value_carry=self._values.carry)
+        return state

@@ -33,9 +33,9 @@ class SummaryWindow(Memory):
         window = (self.local.window.keys, self.local.window.values)
         return attend(query, *concat_pairs((mem_key[None, :], mem_value[None, :]), window))
 
-    @property
-    def state_size(self) -> int:
-        return self.summary.state_size + self.local.state_size
+    def _state(self) -> dict[str, np.ndarray]:
+        summary = {f"summary_{name}": a for name, a in self.summary._state().items()}
+        return {**summary, **self.local._state()}
 
 
 class InfiniAttention(Memory):
@@ -62,6 +62,5 @@ class InfiniAttention(Memory):
             return local
         return self.gate * local + (1 - self.gate) * self.long_term.read(query)
 
-    @property
-    def state_size(self) -> int:
-        return self.window.size * ((self.d_k or 0) + (self.d_v or 0)) + self.long_term.state_size
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**self.window.pairs(""), **self.long_term._state()}

@@ -69,9 +69,8 @@ class LinearAttention(Memory):
             out = out / denominator
         return out
 
-    @property
-    def state_size(self) -> int:
-        return 0 if self.M is None else self.M.size + self.z.size
+    def _state(self) -> dict[str, np.ndarray]:
+        return {} if self.M is None else {"M": self.M, "z": self.z}
 
 
 class DeltaRule(Memory):
@@ -91,14 +90,24 @@ class DeltaRule(Memory):
         f = self.phi(key)
         if self.W is None:
             self.W = np.zeros((value.shape[0], f.shape[0]))
-        self.W += self.beta * np.outer(value - self.W @ f, f)
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below
+            W = self.W + self.beta * np.outer(value - self.W @ f, f)
+        if not np.all(np.isfinite(W)):
+            self._diverged(f)
+        self.W = W
+
+    def _diverged(self, f: np.ndarray) -> None:
+        """A write scales the error along phi(k) by 1 - beta ||phi(k)||^2: above 2, it grows."""
+        gain = self.beta * float(f @ f)
+        raise ValueError(f"the delta rule diverged at position {self.count}: W is no longer finite. "
+                         f"beta * ||phi(k)||^2 = {gain:.3g} here; above 2 each write overshoots and the "
+                         "error grows. Use phi='unit' (keys of length 1) or a beta below 2 / ||phi(k)||^2")
 
     def read(self, query) -> np.ndarray:
         return self.W @ self.phi(self._check_query(query))
 
-    @property
-    def state_size(self) -> int:
-        return 0 if self.W is None else self.W.size
+    def _state(self) -> dict[str, np.ndarray]:
+        return {} if self.W is None else {"W": self.W}
 
 
 def mlp_forward(params: dict, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,9 +172,11 @@ class MLPMemory(Memory):
     def read(self, query) -> np.ndarray:
         return mlp_forward(self.params, self._check_query(query))[0]
 
-    @property
-    def state_size(self) -> int:
-        return 0 if self.params is None else sum(p.size for p in self.params.values())
+    def _state(self) -> dict[str, np.ndarray]:
+        """The weights and their momentum S: the next update needs both."""
+        if self.params is None:
+            return {}
+        return {**self.params, **{f"S_{name}": s for name, s in self.momentum.items()}}
 
 
 class RNNMemory(Memory):
@@ -201,6 +212,5 @@ class RNNMemory(Memory):
         self._check_query(query)
         return self.W_o @ self.h
 
-    @property
-    def state_size(self) -> int:
-        return 0 if self.h is None else self.h.size
+    def _state(self) -> dict[str, np.ndarray]:
+        return {} if self.h is None else {"h": self.h}

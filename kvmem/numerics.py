@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .checks import as_stream
 from .cumavg import RunningMean
 
 
@@ -14,13 +15,15 @@ def naive_sum_mean(stream: np.ndarray) -> float:
 
     np.cumsum adds strictly left to right, so its last entry is that running sum.
     """
+    stream = as_stream(stream)
     return float(np.cumsum(stream, dtype=np.float32)[-1] / np.float32(len(stream)))
 
 
-def _running_mean(stream: np.ndarray, compensated: bool) -> float:
+def _running_mean(stream, compensated: bool) -> float:
+    stream = as_stream(stream)  # checked once here, so each step can skip the check
     mean = RunningMean(compensated=compensated)
     for x in stream:
-        mean.add(x)
+        mean._add(x)
     return float(mean.mean)
 
 
@@ -36,6 +39,7 @@ def compensated_mean(stream: np.ndarray) -> float:
 
 def pairwise_mean(stream: np.ndarray) -> float:
     """np.mean in float32: numpy sums by pairwise (tree) summation."""
+    stream = as_stream(stream)
     return float(np.mean(stream, dtype=np.float32))
 
 
@@ -54,10 +58,6 @@ def exact_mean(stream: np.ndarray) -> float:
 
 def relative_errors(stream: np.ndarray) -> dict[str, float]:
     """|method's mean - exact mean| / |exact mean| for each method."""
-    stream = np.asarray(stream, dtype=np.float32)
-    if stream.ndim != 1 or stream.size == 0:
-        raise ValueError(f"stream must be a non-empty 1-D array; got shape {stream.shape}")
-    if not np.all(np.isfinite(stream)):
-        raise ValueError("stream contains NaN or inf")
+    stream = as_stream(stream).astype(np.float32, copy=False)
     reference = exact_mean(stream)
     return {name: abs(method(stream) - reference) / abs(reference) for name, method in METHODS.items()}

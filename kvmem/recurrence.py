@@ -214,6 +214,9 @@ class GatedLinearMemory(Memory):
     def read(self, query) -> np.ndarray:
         return self.S @ self._check_query(query)
 
+    def _state(self) -> dict[str, np.ndarray]:
+        return {} if self.S is None else {"S": self.S}
+
     @property
     def state_size(self) -> int:
         return 0 if self.S is None else self.S.size

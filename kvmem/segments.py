@@ -4,6 +4,8 @@ The sequence is cut into segments of n_s tokens. When a segment is complete it b
 newest key-value pairs S_kv, and the memory is updated by Mem = Update(S_kv, Mem_pre) as the
 next segment begins (so the last query of a segment still reads the previous one).
 A read attends over [memory; the current segment up to the query's position].
+`update_segment(keys, values)` takes a whole segment at once; `positions()` names the
+positions of the raw pairs a read attends over.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .attention import attend
-from .checks import positive_int
+from .checks import as_pair_sequences, as_vector, positive_int
 from .memory import Memory, PairStore, RingBuffer, concat_pairs
 
 
@@ -28,16 +30,44 @@ class _SegmentMemory(Memory):
         # A finished segment moves into the memory only when the next segment's first token
         # arrives, so every query of a segment (its last one included) still sees the
         # previous segment: Transformer-XL's [cached previous segment; current segment].
+        self._store_finished_segment()
+        self.segment.push(key, value, self.count)
+
+    def update_segment(self, keys, values) -> None:
+        """Mem = Update(S_kv, Mem_pre) for a whole segment S_kv of n_s pairs (rows) at once.
+
+        The same as n_s calls to `update`: the previous segment moves into the memory and S_kv
+        becomes the current segment, which the queries of its own positions read.
+        """
+        keys, values = as_pair_sequences(keys, values)
+        if keys.shape[0] != self.n_s:
+            raise ValueError(f"a segment holds n_s = {self.n_s} pairs; got {keys.shape[0]} "
+                             "(use update() for a last, shorter segment)")
+        if self.segment.size not in (0, self.n_s):
+            raise ValueError(f"the current segment holds {self.segment.size} of {self.n_s} pairs: "
+                             "finish it with update() before update_segment()")
+        as_vector(keys[0], "key", dim=self.d_k)  # the dimensions of the pairs before
+        as_vector(values[0], "value", dim=self.d_v)
+        self.d_k, self.d_v = keys.shape[1], values.shape[1]
+        self._store_finished_segment()
+        self.segment.extend(keys, values, np.arange(self.count, self.count + self.n_s))
+        self.count += self.n_s
+
+    def _store_finished_segment(self) -> None:
         if self.segment.size == self.n_s:
             self._store(self.segment.keys, self.segment.values, self.segment.positions)
             self.segment.clear()
-        self.segment.push(key, value, self.count)
 
     def _store(self, keys: np.ndarray, values: np.ndarray, positions: np.ndarray) -> None:
         raise NotImplementedError
 
     def _current(self) -> tuple[np.ndarray, np.ndarray]:
         return self.segment.keys, self.segment.values
+
+    def positions(self) -> np.ndarray:
+        """Positions of the raw pairs a read attends over, oldest first: Mem, then the current
+        segment (a compressive memory's CMem pairs are pooled: see `cmem_spans`)."""
+        return np.concatenate([self.mem_positions, self.segment.positions])
 
 
 class FIFOMemory(_SegmentMemory):
@@ -53,20 +83,19 @@ class FIFOMemory(_SegmentMemory):
         self.cache = RingBuffer(self.n_mem)
 
     def _store(self, keys, values, positions) -> None:
-        for key, value, pos in zip(keys, values, positions):
-            self.cache.push(key, value, int(pos))
+        self.cache.extend(keys, values, positions)
 
-    def positions(self) -> np.ndarray:
-        """Positions held, oldest first: cached pairs, then the current segment."""
-        return np.concatenate([self.cache.positions, self.segment.positions])
+    @property
+    def mem_positions(self) -> np.ndarray:
+        """Positions of the cached pairs (Mem), oldest first."""
+        return self.cache.positions
 
     def read(self, query) -> np.ndarray:
         query = self._check_query(query)
         return attend(query, *concat_pairs((self.cache.keys, self.cache.values), self._current()))
 
-    @property
-    def state_size(self) -> int:
-        return (self.cache.size + self.segment.size) * ((self.d_k or 0) + (self.d_v or 0))
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**self.cache.pairs("mem_"), **self.segment.pairs("segment_")}
 
 
 def compress_mean_pool(keys: np.ndarray, values: np.ndarray, c: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,12 +155,13 @@ class CompressiveMemory(_SegmentMemory):
         return attend(query, *concat_pairs((self.cmem_keys, self.cmem_values),
                                            (self.mem_keys, self.mem_values), self._current()))
 
-    @property
-    def state_size(self) -> int:
-        held = self.segment.size
-        if self.mem_keys is not None:
-            held += self.mem_keys.shape[0] + self.cmem_keys.shape[0]
-        return held * ((self.d_k or 0) + (self.d_v or 0))
+    def _state(self) -> dict[str, np.ndarray]:
+        state = {}
+        if self.cmem_keys is not None and self.cmem_keys.shape[0]:
+            state.update(cmem_keys=self.cmem_keys, cmem_values=self.cmem_values)
+        if self.mem_keys is not None and self.mem_keys.shape[0]:
+            state.update(mem_keys=self.mem_keys, mem_values=self.mem_values)
+        return {**state, **self.segment.pairs("segment_")}
 
 
 class KNNMemory(Memory):
@@ -148,18 +178,25 @@ class KNNMemory(Memory):
         self.n_c = positive_int(n_c, "n_c")
         self.top_k = positive_int(top_k, "top_k")
         self.gate = np.asarray(gate, dtype=float)
-        if not np.all((self.gate >= 0) & (self.gate <= 1)):
-            raise ValueError(f"the gate g must lie in [0, 1]; got {gate}")
+        if self.gate.ndim > 1 or not np.all((self.gate >= 0) & (self.gate <= 1)):
+            raise ValueError(f"the gate g must be a number or a vector with entries in [0, 1]; got {gate}")
         self.window = RingBuffer(self.n_c)
         self.store = PairStore()
 
     def _update(self, key, value) -> None:
+        if self.gate.ndim == 1 and self.gate.shape[0] != value.shape[0]:
+            raise ValueError(f"the gate g has {self.gate.shape[0]} entries, but the values have "
+                             f"dimension {value.shape[0]}: give one entry per value dimension, or a number")
         evicted = self.window.push(key, value, self.count)
         if evicted is not None:
             self.store.append(evicted[0], evicted[1])
 
     def retrieve(self, query) -> tuple[np.ndarray, np.ndarray]:
         """Mem_knn: the top_k stored pairs with the highest scores q . k, best first."""
+        query = self._check_query(query)
+        if self.store.size == 0:
+            raise ValueError(f"the kNN store is empty: a pair enters it when it leaves the window of the "
+                             f"last n_c = {self.n_c} pairs, and only {self.count} pairs have been seen")
         scores = self.store.keys @ query
         k = min(self.top_k, self.store.size)
         best = np.argpartition(-scores, k - 1)[:k]
@@ -174,6 +211,5 @@ class KNNMemory(Memory):
         retrieved = attend(query, *self.retrieve(query))
         return self.gate * local + (1 - self.gate) * retrieved
 
-    @property
-    def state_size(self) -> int:
-        return (self.window.size + self.store.size) * ((self.d_k or 0) + (self.d_v or 0))
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**self.window.pairs(""), **self.store.pairs("store_")}

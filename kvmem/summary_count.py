@@ -62,6 +62,10 @@ class CountedSummaryWindow(Memory):
         keys, values, counts = self.pairs()
         return counted_weights(query, keys, counts) @ values
 
+    def _state(self) -> dict[str, np.ndarray]:
+        summary = {f"summary_{name}": a for name, a in self.summary._state().items()}
+        return {**summary, **self.window.pairs("")}
+
     @property
     def state_size(self) -> int:
         return self.window.size * ((self.d_k or 0) + (self.d_v or 0)) + self.summary.state_size

@@ -18,39 +18,72 @@ from .memory import AveragedPair, LastPairs
 
 
 def window_weights(beta) -> np.ndarray:
-    """beta_m / sum(beta): the normalised weights, oldest pair first."""
+    """beta_m / sum(beta): the normalised weights, oldest pair first.
+
+    The newest weight beta_{n_c} must be > 0: before the window is full, position 0 is
+    averaged with beta_{n_c} alone, and a total weight of 0 has no average.
+    """
     beta = as_vector(beta, "beta")
     if (beta < 0).any():
         raise ValueError(f"window weights beta must be >= 0; got {beta}")
     total = beta.sum()
     if total <= 0:
         raise ValueError("window weights beta must not all be zero")
+    if beta[-1] == 0:
+        raise ValueError(f"the newest window weight beta_{beta.shape[0]} must be > 0 (got beta = {beta}): "
+                         "before the window is full, position 0 is averaged with the newest weight alone")
     return beta / total
 
 
+def _accumulator(x: np.ndarray) -> np.dtype:
+    """Sums are taken in float64 at least (float32 windows then round once, at the end)."""
+    return np.promote_types(x.dtype, np.float64)
+
+
+def _window_sums(x: np.ndarray, n_c: int) -> np.ndarray:
+    """Row i: the sum of rows max(0, i-n_c+1)..i, each window summed from its own rows.
+
+    Cut the rows into blocks of n_c. A window ending at row r of block b is the tail of block
+    b - 1 after row r plus the head of block b up to row r: a suffix sum plus a prefix sum,
+    each over fewer than n_c rows. So the error is that of summing the window itself, at any
+    position (a running sum minus a lagged running sum loses digits as the sums grow).
+    """
+    n, d = x.shape
+    n_c = min(n_c, n)  # a window longer than the sequence holds every row so far
+    blocks = -(-n // n_c)
+    padded = np.zeros((blocks * n_c, d), dtype=_accumulator(x))
+    padded[:n] = x
+    padded = padded.reshape(blocks, n_c, d)
+    heads = np.cumsum(padded, axis=1)                       # rows 0..r of each block
+    tails = np.cumsum(padded[:, ::-1], axis=1)[:, ::-1]     # rows r..n_c-1 of each block
+    sums = heads
+    sums[1:, :-1] += tails[:-1, 1:]                         # rows r+1..n_c-1 of the block before
+    return sums.reshape(-1, d)[:n]
+
+
 def _window_mean(x: np.ndarray, n_c: int) -> np.ndarray:
-    """Row i: mean of rows max(0, i-n_c+1)..i, from one prefix sum."""
-    sums = np.cumsum(x, axis=0)
-    sums[n_c:] -= sums[:-n_c].copy()
+    """Row i: mean of rows max(0, i-n_c+1)..i, in the dtype of x."""
     counts = np.minimum(np.arange(1, x.shape[0] + 1), n_c)
-    return sums / counts[:, None]
+    return (_window_sums(x, n_c) / counts[:, None]).astype(x.dtype)
 
 
 def window_average(keys, values, n_c: int) -> tuple[np.ndarray, np.ndarray]:
-    """The window average at every position (batch)."""
+    """The window average at every position (batch), in the dtype of the input."""
     keys, values = as_pair_sequences(keys, values)
     n_c = positive_int(n_c, "n_c")
     return _window_mean(keys, n_c), _window_mean(values, n_c)
 
 
 def _weighted_window_mean(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Each window's weighted sum taken directly (float64 at least), in the dtype of x."""
     n_c = beta.shape[0]
-    out = np.empty_like(x, dtype=np.result_type(x, beta))
+    x_acc = x.astype(_accumulator(x), copy=False)
+    out = np.empty_like(x)
     for i in range(min(n_c - 1, x.shape[0])):  # windows that are not full yet
         w = beta[n_c - 1 - i:]
-        out[i] = w @ x[: i + 1] / w.sum()
+        out[i] = w @ x_acc[: i + 1] / w.sum()
     if x.shape[0] >= n_c:
-        windows = np.lib.stride_tricks.sliding_window_view(x, n_c, axis=0)  # (n-n_c+1, d, n_c)
+        windows = np.lib.stride_tricks.sliding_window_view(x_acc, n_c, axis=0)  # (n-n_c+1, d, n_c)
         out[n_c - 1:] = windows @ (beta / beta.sum())
     return out
 
@@ -134,3 +167,7 @@ class ExponentialAverage(AveragedPair):
     def _mem(self):
         scale = 1 - self.beta**self.count if self.bias_correction else 1.0
         return self._key / scale, self._value / scale
+
+    def _state(self) -> dict[str, np.ndarray]:
+        # the uncorrected average: the bias correction is applied when it is read
+        return {} if self._key is None else {"key": self._key, "value": self._value}

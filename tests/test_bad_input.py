@@ -31,6 +31,8 @@ MEMORIES = {
     "MLPMemory": lambda: kvmem.MLPMemory(),
     "RNNMemory": lambda: kvmem.RNNMemory(),
     "InfiniAttention": lambda: kvmem.InfiniAttention(2),
+    "GatedLinearMemory": lambda: kvmem.GatedLinearMemory(kvmem.recurrence.retnet(0.9)),
+    "CountedSummaryWindow": lambda: kvmem.CountedSummaryWindow(2),
 }
 
 BAD_SEQUENCES = {
@@ -117,3 +119,66 @@ def test_kv_cache_arguments_are_checked():
 def test_integer_input_is_accepted_as_float():
     mem_keys, _ = kvmem.cumulative_average([[1, 2], [3, 4]], [[0], [2]])
     np.testing.assert_array_equal(mem_keys, [[1.0, 2.0], [2.0, 3.0]])
+
+
+def test_knn_gate_of_the_wrong_length_is_named():
+    memory = kvmem.KNNMemory(n_c=2, gate=[0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="the gate g has 3 entries, but the values have dimension 2"):
+        memory.update(np.ones(4), np.ones(2))
+    with pytest.raises(ValueError, match="gate g must be a number or a vector"):
+        kvmem.KNNMemory(n_c=2, gate=np.full((2, 2), 0.5))
+
+
+def test_knn_retrieve_before_anything_left_the_window():
+    memory = kvmem.KNNMemory(n_c=3)
+    with pytest.raises(ValueError, match="empty: update it"):
+        memory.retrieve(np.ones(2))
+    kvmem.run(memory, np.ones((3, 2)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="the kNN store is empty.*only 3 pairs have been seen"):
+        memory.retrieve(np.ones(2))
+    memory.update(np.ones(2), np.ones(2))  # the first pair leaves the window
+    assert memory.retrieve(np.ones(2))[0].shape == (1, 2)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.array([1.0, np.nan]), "x contains NaN"),
+    (np.array([np.inf, 1.0]), "x contains inf"),
+    (np.ones((2, 2)), "number or a 1-D vector"),
+    ("1.0", "must hold numbers"),
+    ([1.0, [2.0]], "ragged|rectangular|could not be read"),
+])
+def test_running_mean_names_bad_entries(bad, message):
+    mean = kvmem.RunningMean()
+    with pytest.raises(ValueError, match=message):
+        mean.add(bad)
+
+
+def test_running_mean_takes_integers_and_lists_as_float64_and_checks_the_shape():
+    mean = kvmem.RunningMean(compensated=True)
+    mean.add([1, 2])
+    mean.add(np.array([4, 8]))
+    assert mean.mean.dtype == np.float64 and mean.mean.tolist() == [2.5, 5.0]  # (1+4)/2, (2+8)/2
+    with pytest.raises(ValueError, match=r"x must have the shape \(2,\) of the entries before it"):
+        mean.add([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("method", ["naive_sum_mean", "incremental_mean", "compensated_mean", "pairwise_mean"])
+def test_means_of_an_empty_or_bad_stream_are_refused(method):
+    mean_of = getattr(kvmem.numerics, method)
+    with pytest.raises(ValueError, match="stream is empty"):
+        mean_of(np.zeros(0, dtype=np.float32))
+    with pytest.raises(ValueError, match="stream contains NaN"):
+        mean_of(np.array([1.0, np.nan], dtype=np.float32))
+    with pytest.raises(ValueError, match="1-D"):
+        mean_of(np.ones((2, 2), dtype=np.float32))
+
+
+def test_a_diverging_delta_rule_stops_with_its_cause():
+    """phi = identity with keys of length 3: each write scales the error by 1 - 9 = -8."""
+    memory = kvmem.DeltaRule(beta=1.0, phi="identity")
+    rng = np.random.default_rng(20)
+    keys = rng.normal(size=(2000, 4))
+    keys *= 3 / np.linalg.norm(keys, axis=1, keepdims=True)
+    with pytest.raises(ValueError, match=r"delta rule diverged at position \d+.*beta \* \|\|phi\(k\)\|\|\^2 = 9"):
+        kvmem.run(memory, keys, rng.normal(size=(2000, 2)))
+    assert np.all(np.isfinite(memory.W))  # the last finite state is kept

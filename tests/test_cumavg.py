@@ -125,3 +125,57 @@ def test_influence_of_the_cumulative_average_and_of_a_window():
     np.testing.assert_allclose(weights, np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None])
     window = kvmem.influence(lambda k, v: kvmem.window_average(k, v, 2), 4)
     np.testing.assert_allclose(window, [[1, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0.5, 0.5, 0], [0, 0, 0.5, 0.5]])
+
+
+def running_sum_means(x: np.ndarray) -> np.ndarray:
+    """A second algorithm: one float64 running sum, row by row, divided by i + 1."""
+    out = np.empty(x.shape)
+    total = np.zeros(x.shape[1])
+    for i, row in enumerate(x.astype(np.float64)):
+        total += row
+        out[i] = total / (i + 1)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, d", [(1, 64), (31, 64), (32, 64), (2048, 64), (2081, 64), (4096, 64),
+                                  (9000, 64), (40_000, 3), (5000, 2047)])
+def test_blocked_prefix_mean_across_chunks_and_blocks(n, d, dtype):
+    """Lengths around the block (32 rows) and chunk sizes (1 MiB: 2,048 float64 or 4,096 float32
+    rows of dimension 64), partial last chunks included."""
+    x = np.random.default_rng(n + d).normal(size=(n, d)).astype(dtype)
+    got = kvmem.prefix_mean(x)
+    assert got.dtype == dtype
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(got, running_sum_means(x), **tol)
+
+
+def test_float32_values_near_the_largest_float32_have_a_mean():
+    """Their sums overflow float32, their means do not: the batch form returns the means."""
+    rng = np.random.default_rng(4)
+    keys = (rng.uniform(1.0, 3.0, size=(5000, 3)) * 1e38).astype(np.float32)
+    values = -keys[:, :2]
+    mem_keys, mem_values = kvmem.cumulative_average(keys, values)
+    assert mem_keys.dtype == np.float32 and np.all(np.isfinite(mem_keys))
+    np.testing.assert_allclose(mem_keys, running_sum_means(keys), rtol=1e-5)
+    np.testing.assert_allclose(mem_values, running_sum_means(values), rtol=1e-5)
+
+
+def test_nan_input_is_still_named_after_an_overflow_check():
+    x = np.ones((100, 2), dtype=np.float32)
+    x[37, 1] = np.nan
+    with pytest.raises(ValueError, match=r"keys contains NaN \(first at index \(37, 1\)\)"):
+        kvmem.cumulative_average(x, np.ones((100, 1)))
+
+
+def test_an_overflow_inside_one_block_is_not_missed():
+    """Sums that overflow float32 in the middle of the sequence and come back down: 2e38 in
+    rows 0..7, then +2.5e37 eight times and -2.5e37 eight times. The last sum is finite; every
+    prefix mean is finite, and so must the results be."""
+    x = np.zeros((10_000, 64), dtype=np.float32)
+    x[0:8] = 2.5e37
+    x[32:40] = 2.5e37
+    x[40:48] = -2.5e37
+    got = kvmem.prefix_mean(x)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, running_sum_means(x), rtol=1e-5, atol=2.5e37 * 1e-6)  # float32 rounding

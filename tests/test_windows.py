@@ -117,3 +117,85 @@ def test_effective_window_and_half_life(beta):
     assert np.sum(j * (1 - beta) * beta**j) == pytest.approx(n_eff - 1, rel=1e-6)
     h = kvmem.half_life(beta)
     assert beta**h == pytest.approx(0.5)
+
+
+def direct_window_means(x: np.ndarray, n_c: int) -> np.ndarray:
+    """The definition in float64: add the n_c shifted copies of the rows, divide by the count."""
+    x = x.astype(np.float64)
+    sums = np.zeros_like(x)
+    for m in range(min(n_c, x.shape[0])):
+        sums[m:] += x[: x.shape[0] - m]
+    return sums / np.minimum(np.arange(1, x.shape[0] + 1), n_c)[:, None]
+
+
+@pytest.mark.parametrize("n_c", [3, 257])
+def test_float32_window_average_is_exact_at_a_million_positions(n_c):
+    """Each window stays within one float32 ulp of its own sum, however far along it is."""
+    rng = np.random.default_rng(10)
+    keys = (1.0 + 0.01 * rng.standard_normal((1_000_000, 2))).astype(np.float32)
+    values = (50.0 + rng.standard_normal((1_000_000, 1))).astype(np.float32)
+    mem_keys, mem_values = kvmem.window_average(keys, values, n_c)
+    assert mem_keys.dtype == mem_values.dtype == np.float32
+    for got, x in ((mem_keys, keys), (mem_values, values)):
+        expected = direct_window_means(x, n_c)
+        ulps = np.abs(got - expected) / np.spacing(expected.astype(np.float32))
+        assert ulps.max() <= 1.0
+
+
+def test_float64_windows_far_from_zero_are_exact():
+    """Data near 10^6 with n_c = 3: each window against math.fsum of its own three rows."""
+    import math
+
+    rng = np.random.default_rng(11)
+    x = 1e6 + rng.standard_normal((20_000, 1))
+    got, _ = kvmem.window_average(x, x, 3)
+    expected = np.array([math.fsum(x[max(0, i - 2): i + 1, 0]) / min(i + 1, 3) for i in range(len(x))])
+    assert (np.abs(got[:, 0] - expected) / np.spacing(expected)).max() <= 4
+
+
+def test_window_longer_than_the_sequence_is_the_cumulative_average():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(7, 3))
+    got, _ = kvmem.window_average(x, x, 10**9)
+    np.testing.assert_allclose(got, np.cumsum(x, axis=0) / np.arange(1, 8)[:, None], rtol=1e-12)
+
+
+BATCH = {
+    "cumulative_average": lambda k, v: kvmem.cumulative_average(k, v),
+    "window_average": lambda k, v: kvmem.window_average(k, v, 3),
+    "weighted_window_average": lambda k, v: kvmem.weighted_window_average(k, v, [0.1, 0.3, 0.6]),
+    "exponential_average": lambda k, v: kvmem.exponential_average(k, v, 0.9),
+    "exponential_average (bias corrected)": lambda k, v: kvmem.exponential_average(k, v, 0.9, True),
+}
+
+
+@pytest.mark.parametrize("function", BATCH, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_functions_keep_the_dtype(function, dtype):
+    rng = np.random.default_rng(13)
+    keys, values = rng.normal(size=(2, 20, 4)).astype(dtype)
+    mem_keys, mem_values = BATCH[function](keys, values)
+    assert mem_keys.dtype == mem_values.dtype == dtype
+    as_float64 = BATCH[function](keys.astype(np.float64), values.astype(np.float64))[0]
+    np.testing.assert_allclose(mem_keys, as_float64, rtol=1e-5, atol=1e-6)
+
+
+def test_weighted_window_with_newest_weight_zero_is_refused():
+    with pytest.raises(ValueError, match="newest window weight beta_3 must be > 0"):
+        kvmem.weighted_window_average(np.ones((5, 2)), np.ones((5, 2)), [1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="newest window weight beta_2 must be > 0"):
+        kvmem.WeightedWindowAverage([1.0, 0.0])
+
+
+def test_float32_weighted_window_is_exact_at_a_million_positions():
+    beta = np.array([0.1, 0.3, 0.6])
+    rng = np.random.default_rng(14)
+    x = (1.0 + 0.01 * rng.standard_normal((1_000_000, 2))).astype(np.float32)
+    got, _ = kvmem.weighted_window_average(x, x, beta)
+    assert got.dtype == np.float32
+    x64, w = x.astype(np.float64), beta / beta.sum()
+    expected = np.empty_like(x64)  # the definition in float64: the newest weights, normalised
+    expected[0] = x64[0]
+    expected[1] = (0.3 * x64[0] + 0.6 * x64[1]) / 0.9
+    expected[2:] = w[0] * x64[:-2] + w[1] * x64[1:-1] + w[2] * x64[2:]
+    assert (np.abs(got - expected) / np.spacing(expected.astype(np.float32))).max() <= 1.0
