@@ -305,3 +305,51 @@ def plot_scaling(axes, result: dict, names=None):
         ax.set_ylabel(ylabel)
     axes[0].legend(fontsize=7, ncol=2)
     return axes
+
+
+def plot_bands(ax, x, samples: dict, xlabel: str, ylabel: str, labels: dict | None = None, logx: bool = True):
+    """Lines with 95% bands: samples[name] holds one row per x and one column per seed; each
+    memory is drawn in its book style (kvmem.book.memory_style(name)), the legend beside the axes.
+    `labels` may replace a memory's readable label (to add its settings)."""
+    from .book import memory_style
+    from .experiments import mean_interval
+
+    for name, rows in samples.items():
+        style = memory_style(name)
+        if labels and name in labels:
+            style["label"] = labels[name]
+        mean, half = mean_interval(rows)
+        ax.plot(x, mean, ms=4, **style)
+        ax.fill_between(x, mean - half, mean + half, color=style["color"], alpha=0.2, lw=0)
+    if logx:
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_capacity_bands(ax, d: int, n_pairs, samples, orthogonal_n=None, orthogonal_samples=None):
+    """Measured recall cosine of an outer-product memory (mean and 95% band over seeds) against
+    the crosstalk law 1/sqrt(1 + (N-1)/d); orthogonal keys (N <= d) as squares."""
+    from .book import memory_style
+    from .experiments import mean_interval
+    from .tasks import expected_recall_cosine
+
+    n_fine = np.geomspace(1, max(n_pairs), 200)
+    ax.plot(n_fine, expected_recall_cosine(n_fine, d), color="#999999", lw=2.5, alpha=0.7,
+            label="crosstalk law $1/\\sqrt{1 + (N-1)/d}$")
+    style = memory_style("linear")
+    mean, half = mean_interval(samples)
+    ax.errorbar(n_pairs, mean, yerr=half, fmt=style["marker"], color=style["color"], ms=4, capsize=3,
+                label=f"random keys, d = {d}: mean, 95% interval")
+    if orthogonal_n is not None:
+        ax.plot(orthogonal_n, np.mean(orthogonal_samples, axis=1), "s", color=COLORS["delta"], ms=5,
+                mfc="none", label="orthogonal keys (N ≤ d)")
+    ax.axvline(d, color="#999999", ls=":", lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("stored pairs N")
+    ax.set_ylabel("cos(recalled, stored)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax

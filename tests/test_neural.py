@@ -139,3 +139,95 @@ def test_infini_attention_mixes_window_and_linear_memory():
 def test_cosine():
     assert cosine(np.array([1.0, 0.0]), np.array([2.0, 0.0])) == pytest.approx(1.0)
     assert cosine(np.array([1.0, 0.0]), np.array([0.0, 3.0])) == pytest.approx(0.0)
+
+
+# --- Statistics over seeds, tuning, and the chapter 6 comparison ---------------------------
+
+from kvmem import experiments  # noqa: E402
+
+
+@pytest.mark.parametrize("df, table, tolerance", [(5, 2.5706, 2e-3), (9, 2.2622, 2e-4), (29, 2.0452, 1e-4), (100, 1.9840, 1e-4)])
+def test_t_quantile_matches_the_printed_t_table(df, table, tolerance):
+    assert experiments.t_quantile_975(df) == pytest.approx(table, abs=tolerance)
+
+
+def test_mean_interval_is_t_times_the_standard_error():
+    samples = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]])
+    mean, half = experiments.mean_interval(samples)
+    np.testing.assert_allclose(mean, [3.5, 2.0])
+    s = np.sqrt(np.sum((samples[0] - 3.5) ** 2) / 5)  # the sample standard deviation, by its definition
+    np.testing.assert_allclose(half, [experiments.t_quantile_975(5) * s / np.sqrt(6), 0.0])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        experiments.mean_interval(np.ones((3, 1)))
+
+
+def test_a_95_percent_interval_covers_the_true_mean_about_95_times_in_100():
+    rng = np.random.default_rng(21)
+    draws = rng.normal(loc=3.0, size=(4000, 30))
+    mean, half = experiments.mean_interval(draws)
+    assert np.mean(np.abs(mean - 3.0) <= half) == pytest.approx(0.95, abs=0.015)
+
+
+def test_capacity_samples_follow_the_crosstalk_law_within_their_intervals():
+    n_pairs = [2, 16, 64, 256]
+    mean, half = experiments.mean_interval(experiments.capacity_samples(32, n_pairs, seeds=range(30)))
+    assert np.all(np.abs(mean - expected_recall_cosine(np.array(n_pairs), 32)) <= half + 1e-3)
+
+
+def test_recall_samples_and_the_old_mean_agree():
+    factories = {"linear": lambda: kvmem.LinearAttention(phi="identity", normalise=False)}
+    samples = experiments.recall_samples(factories, [4, 64], d=16, seeds=range(3))["linear"]
+    assert samples.shape == (2, 3)
+    np.testing.assert_allclose(samples.mean(axis=1), experiments.recall_experiment(factories, [4, 64], d=16, seeds=3)["linear"])
+
+
+def test_tune_returns_every_combination_best_first():
+    scored = experiments.tune(kvmem.DeltaRule, {"beta": [0.1, 1.0]}, [64], d=16, seeds=range(2))
+    assert sorted(s["beta"] for s, _ in scored) == [0.1, 1.0]
+    assert scored[0][1] >= scored[1][1]
+    by_hand = experiments.recall_samples({"": lambda: kvmem.DeltaRule(beta=scored[0][0]["beta"])}, [64], 16, range(2))
+    assert scored[0][1] == pytest.approx(by_hand[""].mean())
+
+
+@pytest.mark.parametrize("memory", [lambda: kvmem.RNNMemory(d_hidden=16), kvmem.CumulativeAverage])
+def test_a_read_that_ignores_the_query_recalls_exactly_one_pair_in_n(memory):
+    # Every query gets the same read, hence the same nearest value: exactly one of N pairs is right.
+    for n in (4, 32):
+        keys, values = associative_recall(n, 16, seed=n, key_norm=4.0)
+        assert experiments.recall_accuracy(memory(), keys, values) == pytest.approx(1 / n)
+
+
+def test_gradient_descent_on_a_linear_memory_is_the_delta_rule():
+    # One step of size beta on 1/2 ||W k - v||^2, whose gradient is -(v - W k) k^T, is the delta
+    # rule with phi = identity: TTT-Linear with one pair per step.
+    rng = np.random.default_rng(22)
+    keys, values, beta = rng.normal(size=(6, 5)), rng.normal(size=(6, 3)), 0.05
+
+    def loss(W, k, v):
+        return 0.5 * np.sum((W @ k - v) ** 2)
+
+    W = np.zeros((3, 5))
+    memory = kvmem.DeltaRule(beta=beta, phi="identity")
+    eps = 1e-6
+    for k, v in zip(keys, values):
+        gradient = np.zeros_like(W)  # by central finite differences, independent of the formula
+        for idx in np.ndindex(W.shape):
+            step = np.zeros_like(W)
+            step[idx] = eps
+            gradient[idx] = (loss(W + step, k, v) - loss(W - step, k, v)) / (2 * eps)
+        W = W - beta * gradient
+        memory.update(k, v)
+    np.testing.assert_allclose(memory.W, W, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("exercise_id, wrong", [
+    ("6.1", lambda keys, values: keys @ values.T),
+    ("6.1", lambda keys, values: keys.T @ values),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(v - k @ W, k)),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(k, v - W @ k)),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(v - W.T @ k, k)),
+])
+def test_visible_checks_catch_transposed_answers(exercise_id, wrong, capsys):
+    from kvmem.grading.feedback import visible_checks_pass
+
+    assert not visible_checks_pass(exercise_id, wrong)
