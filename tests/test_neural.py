@@ -146,7 +146,7 @@ def test_cosine():
 from kvmem import experiments  # noqa: E402
 
 
-@pytest.mark.parametrize("df, table, tolerance", [(5, 2.5706, 2e-3), (9, 2.2622, 2e-4), (29, 2.0452, 1e-4), (100, 1.9840, 1e-4)])
+@pytest.mark.parametrize("df, table, tolerance", [(1, 12.7062, 1e-4), (3, 3.1824, 1e-4), (4, 2.7764, 1e-3), (5, 2.5706, 1e-3), (9, 2.2622, 2e-4), (29, 2.0452, 1e-4), (100, 1.9840, 1e-4)])
 def test_t_quantile_matches_the_printed_t_table(df, table, tolerance):
     assert experiments.t_quantile_975(df) == pytest.approx(table, abs=tolerance)
 
@@ -231,3 +231,68 @@ def test_visible_checks_catch_transposed_answers(exercise_id, wrong, capsys):
     from kvmem.grading.feedback import visible_checks_pass
 
     assert not visible_checks_pass(exercise_id, wrong)
+
+
+def test_intervals_apart_only_when_the_intervals_do_not_overlap():
+    base = np.array([0.0, 1.0, 2.0, 3.0])  # mean 1.5, s = 1.29, half-width t(3) * s / 2 = 2.05
+    a = np.array([base + 5.0, base + 1.0, base - 5.0])
+    b = np.array([base, base, base])
+    np.testing.assert_array_equal(experiments.intervals_apart(a, b), [1, 0, -1])
+
+
+def test_interval_table_prints_mean_and_half_width():
+    table = experiments.interval_table({"x": np.array([[1.0, 3.0]])}, ["N = 1"], digits=1)
+    half = experiments.t_quantile_975(1) * np.sqrt(2) / np.sqrt(2)
+    assert table.splitlines()[-1] == f"| x | 2.0 ± {half:.1f} |"
+
+
+def test_an_empty_mlp_memory_reads_zero_and_output_scale_restores_a_random_start():
+    rng = np.random.default_rng(23)
+    memory = kvmem.MLPMemory(d_hidden=400, seed=1)
+    memory._init_params(8, 5)
+    np.testing.assert_array_equal(mlp_forward(memory.params, rng.normal(size=8))[0], np.zeros(5))
+    random_start = kvmem.MLPMemory(d_hidden=400, seed=1, output_scale=2.0)
+    random_start._init_params(8, 5)
+    assert np.std(random_start.params["W2"]) == pytest.approx(2.0 / np.sqrt(400), rel=0.05)
+    with pytest.raises(ValueError, match="output_scale"):
+        kvmem.MLPMemory(output_scale=-1.0)
+
+
+def test_mlp_memory_update_follows_the_momentum_and_decay_formula():
+    # S = eta S - theta g; W = (1 - alpha) W + S, with g from the finite-difference-checked gradients.
+    rng = np.random.default_rng(24)
+    memory = kvmem.MLPMemory(d_hidden=6, theta=0.01, eta=0.7, alpha=0.05, seed=2, output_scale=1.0)
+    keys, values = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    memory._init_params(4, 2)
+    params = {name: p.copy() for name, p in memory.params.items()}
+    momentum = {name: np.zeros_like(p) for name, p in params.items()}
+    for k, v in zip(keys, values):
+        _, grads = kvmem.mlp_loss_and_gradients(params, k, v)
+        momentum = {name: 0.7 * momentum[name] - 0.01 * grads[name] for name in params}
+        params = {name: 0.95 * params[name] + momentum[name] for name in params}
+        memory.update(k, v)
+    for name in params:
+        np.testing.assert_allclose(memory.params[name], params[name], rtol=1e-12, atol=1e-15)
+
+
+def test_infini_attention_without_normaliser_reads_the_plain_outer_product_sum():
+    rng = np.random.default_rng(25)
+    keys, values = rng.normal(size=(12, 4)), rng.normal(size=(12, 3))
+    memory = kvmem.InfiniAttention(n_c=5, gate=0.25, phi="identity", normalise=False)
+    kvmem.run(memory, keys, values)
+    M = sum(np.outer(v, k) for k, v in zip(keys[:7], values[:7]))  # the 7 pairs that left the window
+    q = rng.normal(size=4)
+    np.testing.assert_allclose(memory.read(q), 0.25 * kvmem.attend(q, keys[7:], values[7:]) + 0.75 * M @ q, rtol=1e-12)
+
+
+def test_elu_plus_one_features_of_unrelated_keys_are_far_from_orthogonal():
+    # Why a normalised elu+1 memory barely separates pairs: E[phi(x)] > 0 for x ~ N(0, 1), so
+    # phi(k).phi(k') ~ d E[phi]^2 for unrelated keys, against d E[phi^2] for a key with itself.
+    x = np.random.default_rng(26).normal(size=(200_000,))
+    mean_phi = np.mean(elu_plus_one(x))
+    mean_phi2 = np.mean(elu_plus_one(x) ** 2)
+    keys = np.random.default_rng(27).normal(size=(400, 32))
+    f = elu_plus_one(keys)
+    G = f @ f.T
+    assert np.mean(np.diag(G)) == pytest.approx(32 * mean_phi2, rel=0.05)
+    assert (G.sum() - np.trace(G)) / (400 * 399) == pytest.approx(32 * mean_phi**2, rel=0.05)
