@@ -54,7 +54,9 @@ def main() -> None:
             entry["finer_grid"] = finer_mlp_grid(entry["scores"][0]["settings"])
             log(f"  then over {entry['finer_grid']}")
             entry["finer_scores"] = scored_grid(make, entry["finer_grid"])
-            entry["scores"] = sorted(entry["scores"] + entry["finer_scores"], key=lambda s: -s["accuracy"])
+            coarse = {str(s["settings"]) for s in entry["scores"]}
+            new = [s for s in entry["finer_scores"] if str(s["settings"]) not in coarse]
+            entry["scores"] = sorted(entry["scores"] + new, key=lambda s: -s["accuracy"])
         entry["best"] = entry["scores"][0]["settings"]
         result["memories"][name] = entry
         log(f"  best {name}: {entry['scores'][0]}")

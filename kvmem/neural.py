@@ -129,10 +129,11 @@ class MLPMemory(Memory):
     The read is M(q). W1 starts random (entries of variance 1/d_k); W2 starts with entries of
     standard deviation output_scale / sqrt(d_hidden): with the default output_scale = 0 an empty
     memory reads 0, as the matrix memories do, instead of a random function of the query that
-    every write must first overcome.
+    every write must first overcome. The defaults are the best of benchmarks/tune_neural.py with
+    128 hidden units (associative recall, d = 32, keys of length sqrt(d)).
     """
 
-    def __init__(self, d_hidden: int = 128, theta: float = 0.005, eta: float = 0.5,
+    def __init__(self, d_hidden: int = 128, theta: float = 0.001, eta: float = 0.0,
                  alpha: float = 0.0, steps: int = 1, seed: int = 0, output_scale: float = 0.0) -> None:
         super().__init__()
         self.d_hidden = positive_int(d_hidden, "d_hidden")

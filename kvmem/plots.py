@@ -322,11 +322,20 @@ def plot_bands(ax, x, samples: dict, xlabel: str, ylabel: str, labels: dict | No
         ax.plot(x, mean, ms=4, **style)
         ax.fill_between(x, mean - half, mean + half, color=style["color"], alpha=0.2, lw=0)
     if logx:
-        ax.set_xscale("log", base=2)
+        _log2_axis_with_plain_ticks(ax, x)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
+
+
+def _log2_axis_with_plain_ticks(ax, x):
+    """A base-2 log x axis with a tick, labelled as a plain number, at each x."""
+    from matplotlib.ticker import NullLocator
+
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(x), [f"{v:g}" for v in x])
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def plot_capacity_bands(ax, d: int, n_pairs, samples, orthogonal_n=None, orthogonal_samples=None):
@@ -347,7 +356,7 @@ def plot_capacity_bands(ax, d: int, n_pairs, samples, orthogonal_n=None, orthogo
         ax.plot(orthogonal_n, np.mean(orthogonal_samples, axis=1), "s", color=COLORS["delta"], ms=5,
                 mfc="none", label="orthogonal keys (N ≤ d)")
     ax.axvline(d, color="#999999", ls=":", lw=1)
-    ax.set_xscale("log", base=2)
+    _log2_axis_with_plain_ticks(ax, n_pairs)
     ax.set_xlabel("stored pairs N")
     ax.set_ylabel("cos(recalled, stored)")
     ax.set_ylim(0, 1.05)
