@@ -44,20 +44,29 @@ def topic_shift_experiment(factories: dict[str, MemoryFactory], n: int = 400, d:
             "steps_to_follow": {name: steps_to_follow(c, shift_at) for name, c in curves.items()}}
 
 
-def nearest_value_accuracy(reads: np.ndarray, values: np.ndarray) -> float:
-    """The fraction of rows j whose read is nearest (by cosine) to values[j] among all values."""
+def nearest_value_hits(reads: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row j: True where reads[j] is nearest (by cosine) to values[j] among all values."""
     def unit(x):
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
 
-    nearest = np.argmax(unit(reads) @ unit(values).T, axis=1)
-    return float(np.mean(nearest == np.arange(len(values))))
+    return np.argmax(unit(reads) @ unit(values).T, axis=1) == np.arange(len(values))
+
+
+def nearest_value_accuracy(reads: np.ndarray, values: np.ndarray) -> float:
+    """The fraction of rows j whose read is nearest (by cosine) to values[j] among all values."""
+    return float(np.mean(nearest_value_hits(reads, values)))
+
+
+def recall_hits(memory: Memory, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Store every pair, query every key: True where the read is nearest (by cosine) its own value."""
+    for k, v in zip(keys, values):
+        memory.update(k, v)
+    return nearest_value_hits(np.array([memory.read(k) for k in keys]), values)
 
 
 def recall_accuracy(memory: Memory, keys: np.ndarray, values: np.ndarray) -> float:
     """Store every pair, query every key: the fraction whose read is nearest (by cosine) its own value."""
-    for k, v in zip(keys, values):
-        memory.update(k, v)
-    return nearest_value_accuracy(np.array([memory.read(k) for k in keys]), values)
+    return float(np.mean(recall_hits(memory, keys, values)))
 
 
 def recall_experiment(factories: dict[str, MemoryFactory], n_pairs: list[int], d: int = 32,
@@ -194,16 +203,6 @@ def tune(make: Callable[..., Memory], grid: dict[str, list], n_pairs, d: int = 3
         samples = recall_samples({"": lambda: make(**settings)}, n_pairs, d, seeds)[""]
         scored.append((settings, float(samples.mean())))
     return sorted(scored, key=lambda pair: -pair[1])
-
-
-def recall_hits(memory: Memory, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Store every pair, query every key: True where the read is nearest (by cosine) its own value."""
-    for k, v in zip(keys, values):
-        memory.update(k, v)
-    reads = np.array([memory.read(k) for k in keys])
-    unit_reads = reads / np.maximum(np.linalg.norm(reads, axis=1, keepdims=True), 1e-300)
-    unit_values = values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-300)
-    return np.argmax(unit_reads @ unit_values.T, axis=1) == np.arange(len(values))
 
 
 def recall_by_age(factories: dict[str, MemoryFactory], n_pairs: int, n_recent: int, d: int = 32,

@@ -296,3 +296,11 @@ def test_elu_plus_one_features_of_unrelated_keys_are_far_from_orthogonal():
     G = f @ f.T
     assert np.mean(np.diag(G)) == pytest.approx(32 * mean_phi2, rel=0.05)
     assert (G.sum() - np.trace(G)) / (400 * 399) == pytest.approx(32 * mean_phi**2, rel=0.05)
+
+
+def test_recall_by_age_splits_the_hits_into_older_and_newest_pairs():
+    ages = experiments.recall_by_age({"cumavg": kvmem.CumulativeAverage}, n_pairs=20, n_recent=5, d=16, seeds=range(4))
+    old, recent = ages["cumavg"]
+    np.testing.assert_allclose(15 * old + 5 * recent, 1.0)  # exactly one hit in all 20 pairs, per seed
+    window = experiments.recall_by_age({"window": lambda: kvmem.SlidingWindow(5)}, 20, 5, d=16, seeds=range(4))
+    np.testing.assert_array_equal(window["window"][1], 1.0)  # long keys: the window recalls its own pairs
