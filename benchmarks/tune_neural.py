@@ -1,11 +1,12 @@
 """Tuning the neural memories of chapter 6 before they are compared (no strawmen).
 
-For each memory with settings (the MLP trained at test time, including whether its output layer starts at
-zero or random, the delta rule, the RNN state, Infini-attention), every combination of a small grid is scored by its associative-recall
-accuracy (d = 32, keys of length sqrt(d), N = 4..128 stored pairs), averaged over N and over
-tuning seeds 1000..1009. Chapter 6 reports its comparison on seeds 0..29, kept apart from these.
-The MLP's grid is searched twice: a coarse grid, then a finer one around the coarse best (its
-hidden size capped at 512, a state of 32 times the d x d matrix memories'). Settings that
+For each memory with settings (the MLP trained at test time, including whether its output
+layer starts at zero or random; the delta rule; the RNN state; Infini-attention), every
+combination of a small grid is scored by its associative-recall accuracy (d = 32, keys of
+length sqrt(d), N = 4..128 stored pairs), averaged over N and over tuning seeds 1000..1009.
+Chapter 6 reports its comparison on seeds 0..29, kept apart from these. The MLP's grid is
+searched twice: a coarse grid, then, for each hidden size, a finer grid around that size's
+best (hidden sizes up to 512, a state of 32 times the d x d matrix memories'). Settings that
 diverge (NaN reads) score at chance.
 """
 
@@ -31,11 +32,13 @@ GRIDS = {
 
 
 def finer_mlp_grid(best: dict) -> dict:
-    """Around the coarse best: theta times 0.3 .. 2, eta +- 0.2, alpha halved and doubled."""
+    """Around a coarse best: theta times 0.3 .. 4, eta +- 0.2, alpha halved and doubled (or 0.003
+    if it was 0)."""
+    alphas = {0.0, best["alpha"], best["alpha"] / 2, best["alpha"] * 2} if best["alpha"] > 0 else {0.0, 0.003}
     return {"d_hidden": [best["d_hidden"]], "output_scale": [best["output_scale"]],
-            "theta": [round(best["theta"] * f, 6) for f in (0.3, 0.5, 1.0, 2.0)],
+            "theta": [round(best["theta"] * f, 6) for f in (0.3, 0.5, 1.0, 2.0, 4.0)],
             "eta": sorted({min(max(best["eta"] + step, 0.0), 0.9) for step in (-0.2, 0.0, 0.2)}),
-            "alpha": sorted({best["alpha"] * f for f in (0.5, 1.0, 2.0)} | {0.0})}
+            "alpha": sorted(alphas)}
 
 
 def scored_grid(make, grid) -> list[dict]:
@@ -50,13 +53,16 @@ def main() -> None:
     for name, (make, grid) in GRIDS.items():
         log(f"  tuning {name} over {grid}")
         entry = {"grid": grid, "scores": scored_grid(make, grid)}
-        if name == "mlp":
-            entry["finer_grid"] = finer_mlp_grid(entry["scores"][0]["settings"])
-            log(f"  then over {entry['finer_grid']}")
-            entry["finer_scores"] = scored_grid(make, entry["finer_grid"])
-            coarse = {str(s["settings"]) for s in entry["scores"]}
-            new = [s for s in entry["finer_scores"] if str(s["settings"]) not in coarse]
-            entry["scores"] = sorted(entry["scores"] + new, key=lambda s: -s["accuracy"])
+        if name == "mlp":  # refine around the best of each hidden size, so that every size is tuned
+            entry["finer_grids"] = []
+            for d_hidden in grid["d_hidden"]:
+                best_here = next(s["settings"] for s in entry["scores"] if s["settings"]["d_hidden"] == d_hidden)
+                finer = finer_mlp_grid(best_here)
+                log(f"  then over {finer}")
+                tried = {str(s["settings"]) for s in entry["scores"]}
+                entry["scores"] += [s for s in scored_grid(make, finer) if str(s["settings"]) not in tried]
+                entry["finer_grids"].append(finer)
+            entry["scores"].sort(key=lambda s: -s["accuracy"])
         entry["best"] = entry["scores"][0]["settings"]
         result["memories"][name] = entry
         log(f"  best {name}: {entry['scores'][0]}")

@@ -133,7 +133,7 @@ class MLPMemory(Memory):
     128 hidden units (associative recall, d = 32, keys of length sqrt(d)).
     """
 
-    def __init__(self, d_hidden: int = 128, theta: float = 0.001, eta: float = 0.0,
+    def __init__(self, d_hidden: int = 128, theta: float = 0.001, eta: float = 0.2,
                  alpha: float = 0.0, steps: int = 1, seed: int = 0, output_scale: float = 0.0) -> None:
         super().__init__()
         self.d_hidden = positive_int(d_hidden, "d_hidden")
