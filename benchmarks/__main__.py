@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling, streaming_flat
+from benchmarks import (chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
+                        streaming_flat, tune_neural)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -15,6 +16,7 @@ BENCHMARKS = {
     "float32_accuracy": float32_accuracy,
     "grading_throughput": grading_throughput,
     "chunkwise": chunkwise,
+    "tune_neural": tune_neural,
 }
 
 

@@ -44,20 +44,29 @@ def topic_shift_experiment(factories: dict[str, MemoryFactory], n: int = 400, d:
             "steps_to_follow": {name: steps_to_follow(c, shift_at) for name, c in curves.items()}}
 
 
-def nearest_value_accuracy(reads: np.ndarray, values: np.ndarray) -> float:
-    """The fraction of rows j whose read is nearest (by cosine) to values[j] among all values."""
+def nearest_value_hits(reads: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For each row j: True where reads[j] is nearest (by cosine) to values[j] among all values."""
     def unit(x):
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-300)
 
-    nearest = np.argmax(unit(reads) @ unit(values).T, axis=1)
-    return float(np.mean(nearest == np.arange(len(values))))
+    return np.argmax(unit(reads) @ unit(values).T, axis=1) == np.arange(len(values))
+
+
+def nearest_value_accuracy(reads: np.ndarray, values: np.ndarray) -> float:
+    """The fraction of rows j whose read is nearest (by cosine) to values[j] among all values."""
+    return float(np.mean(nearest_value_hits(reads, values)))
+
+
+def recall_hits(memory: Memory, keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Store every pair, query every key: True where the read is nearest (by cosine) its own value."""
+    for k, v in zip(keys, values):
+        memory.update(k, v)
+    return nearest_value_hits(np.array([memory.read(k) for k in keys]), values)
 
 
 def recall_accuracy(memory: Memory, keys: np.ndarray, values: np.ndarray) -> float:
     """Store every pair, query every key: the fraction whose read is nearest (by cosine) its own value."""
-    for k, v in zip(keys, values):
-        memory.update(k, v)
-    return nearest_value_accuracy(np.array([memory.read(k) for k in keys]), values)
+    return float(np.mean(recall_hits(memory, keys, values)))
 
 
 def recall_experiment(factories: dict[str, MemoryFactory], n_pairs: list[int], d: int = 32,
@@ -176,12 +185,18 @@ def mean_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     n = samples.shape[axis]
     if n < 2:
         raise ValueError(f"a confidence interval needs at least 2 samples along axis {axis}; got {n}")
-    half = _t_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
+    half = t_quantile_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
     return samples.mean(axis=axis), half
 
 
-def _t_975(df: int) -> float:
+def mean_interval(samples, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """`mean_and_interval` over the last axis (seeds last), as chapter 6's samples are laid out."""
+    return mean_and_interval(samples, axis)
+
+
+def t_quantile_975(df: int) -> float:
     """The 0.975 quantile of Student's t with df degrees of freedom (bisection on its CDF)."""
+    df = positive_int(df, "df")
     from math import lgamma, pi
 
     def density(x):
@@ -260,3 +275,76 @@ def crossover_length(result: dict, name: str, other: str = "full_attention") -> 
         if gap[a] <= 0 < gap[a + 1]:
             return float(np.exp(n[a] - gap[a] * (n[a + 1] - n[a]) / (gap[a + 1] - gap[a])))
     return None
+
+
+    half = t_quantile_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
+    return samples.mean(axis=axis), half
+
+
+def mean_interval(samples, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """`mean_and_interval` over the last axis (seeds last), as chapter 6's samples are laid out."""
+    return mean_and_interval(samples, axis)
+
+
+def capacity_samples(d: int, n_pairs, seeds=range(30), orthogonal: bool = False) -> np.ndarray:
+    """Recall cosine of an outer-product memory (phi = identity, no normaliser), averaged over
+    the stored pairs: one row per N in n_pairs, one column per seed."""
+    from .neural import LinearAttention
+    from .tasks import recall_cosines
+
+    return np.array([[recall_cosines(LinearAttention(phi="identity", normalise=False),
+                                     *associative_recall(n, d, seed=s, orthogonal=orthogonal)).mean()
+                      for s in seeds] for n in n_pairs])
+
+
+def recall_samples(factories: dict[str, MemoryFactory], n_pairs, d: int = 32,
+                   seeds=range(30)) -> dict[str, np.ndarray]:
+    """Recall accuracy of each memory (keys of length sqrt(d)): one row per N, one column per seed."""
+    return {name: np.array([[recall_accuracy(make(), *associative_recall(n, d, seed=s, key_norm=np.sqrt(d)))
+                             for s in seeds] for n in n_pairs])
+            for name, make in factories.items()}
+
+
+def tune(make: Callable[..., Memory], grid: dict[str, list], n_pairs, d: int = 32,
+         seeds=range(1000, 1010)) -> list[tuple[dict, float]]:
+    """Every combination of the settings in `grid`, scored by make(**settings)'s recall accuracy
+    averaged over n_pairs and seeds; best first. Tune on seeds kept apart from the ones you report."""
+    import itertools
+
+    names = list(grid)
+    scored = []
+    for combination in itertools.product(*(grid[name] for name in names)):
+        settings = dict(zip(names, combination))
+        samples = recall_samples({"": lambda: make(**settings)}, n_pairs, d, seeds)[""]
+        scored.append((settings, float(samples.mean())))
+    return sorted(scored, key=lambda pair: -pair[1])
+
+
+def recall_by_age(factories: dict[str, MemoryFactory], n_pairs: int, n_recent: int, d: int = 32,
+                  seeds=range(30)) -> dict[str, np.ndarray]:
+    """Recall accuracy of the older pairs (all but the last n_recent) and of the n_recent newest,
+    per seed: for each memory an array of shape (2, seeds), row 0 old, row 1 recent."""
+    out = {}
+    for name, make in factories.items():
+        hits = [recall_hits(make(), *associative_recall(n_pairs, d, seed=s, key_norm=np.sqrt(d))) for s in seeds]
+        out[name] = np.array([[h[:-n_recent].mean() for h in hits], [h[-n_recent:].mean() for h in hits]])
+    return out
+
+
+def interval_table(samples: dict[str, np.ndarray], columns: list[str], digits: int = 2,
+                   first: str = "memory", labels: dict | None = None) -> str:
+    """A Markdown table: one row per name, one column per row of its samples, each cell
+    'mean ± half-width of the 95% interval' over the seeds (the samples' last axis)."""
+    lines = [f"| {first} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for name, rows in samples.items():
+        mean, half = mean_interval(rows)
+        cells = " | ".join(f"{m:.{digits}f} ± {h:.{digits}f}" for m, h in zip(mean, half))
+        lines.append(f"| {(labels or {}).get(name, name)} | {cells} |")
+    return "\n".join(lines)
+
+
+def intervals_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each row: +1 where a's 95% interval lies wholly above b's, -1 wholly below, 0 where they overlap."""
+    mean_a, half_a = mean_interval(a)
+    mean_b, half_b = mean_interval(b)
+    return np.where(mean_a - half_a > mean_b + half_b, 1, np.where(mean_a + half_a < mean_b - half_b, -1, 0))

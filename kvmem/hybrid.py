@@ -42,12 +42,14 @@ class InfiniAttention(Memory):
     """Infini-attention style: local attention over the last n_c pairs, plus a linear (outer
     product) memory of every pair that has left the window, mixed by a gate g:
         g * Att(q, window) + (1 - g) * M phi(q) / (z . phi(q)).
+    Munkhdalai et al. (2024) use phi = elu + 1 with the normaliser (the default) and learn g;
+    `normalise=False` reads M phi(q) instead, for the chapter's comparison.
     """
 
-    def __init__(self, n_c: int, gate: float = 0.5, phi="elu+1") -> None:
+    def __init__(self, n_c: int, gate: float = 0.5, phi="elu+1", normalise: bool = True) -> None:
         super().__init__()
         self.window = RingBuffer(positive_int(n_c, "n_c"))
-        self.long_term = LinearAttention(phi=phi)
+        self.long_term = LinearAttention(phi=phi, normalise=normalise)
         self.gate = unit_interval(gate, "gate", closed_right=True)
 
     def _update(self, key, value) -> None:

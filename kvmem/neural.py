@@ -135,11 +135,15 @@ class MLPMemory(Memory):
     For each (k_i, v_i), with the gradient g of ||M(k_i) - v_i||^2:
         S_i = eta S_{i-1} - theta g          (momentum: the "surprise")
         W_i = (1 - alpha) W_{i-1} + S_i      (decay: forgetting)
-    The read is M(q).
+    The read is M(q). W1 starts random (entries of variance 1/d_k); W2 starts with entries of
+    standard deviation output_scale / sqrt(d_hidden): with the default output_scale = 0 an empty
+    memory reads 0, as the matrix memories do, instead of a random function of the query that
+    every write must first overcome. The defaults are the best of benchmarks/tune_neural.py with
+    128 hidden units (associative recall, d = 32, keys of length sqrt(d)).
     """
 
-    def __init__(self, d_hidden: int = 128, theta: float = 0.005, eta: float = 0.5,
-                 alpha: float = 0.0, steps: int = 1, seed: int = 0) -> None:
+    def __init__(self, d_hidden: int = 128, theta: float = 0.001, eta: float = 0.2,
+                 alpha: float = 0.0, steps: int = 1, seed: int = 0, output_scale: float = 0.0) -> None:
         super().__init__()
         self.d_hidden = positive_int(d_hidden, "d_hidden")
         self.theta = float(theta)
@@ -148,6 +152,9 @@ class MLPMemory(Memory):
         self.eta = unit_interval(eta, "eta")
         self.alpha = unit_interval(alpha, "alpha")
         self.steps = positive_int(steps, "steps")
+        self.output_scale = float(output_scale)
+        if not (np.isfinite(self.output_scale) and self.output_scale >= 0):
+            raise ValueError(f"output_scale must be a finite number >= 0; got {output_scale}")
         self.rng = np.random.default_rng(seed)
         self.params: dict | None = None
         self.momentum: dict | None = None
@@ -156,7 +163,7 @@ class MLPMemory(Memory):
         h = self.d_hidden
         self.params = {
             "W1": self.rng.normal(0, 1 / np.sqrt(d_k), (h, d_k)), "b1": np.zeros(h),
-            "W2": self.rng.normal(0, 1 / np.sqrt(h), (d_v, h)), "b2": np.zeros(d_v),
+            "W2": self.rng.normal(0, self.output_scale / np.sqrt(h), (d_v, h)), "b2": np.zeros(d_v),
         }
         self.momentum = {name: np.zeros_like(p) for name, p in self.params.items()}
 

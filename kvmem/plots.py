@@ -395,16 +395,20 @@ def plot_scaling(axes, result: dict, names=None):
     return axes
 
 
-def plot_curves_with_intervals(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True):
+def plot_curves_with_intervals(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True,
+                               labels: dict | None = None):
     """Lines with 95% bands: results maps a memory name to (means, half-widths) against x.
 
-    Each memory is drawn in the book's style (kvmem.book.memory_style); the legend goes
-    outside the axes, on the right, so that it hides no data.
+    Each memory is drawn in the book's style (kvmem.book.memory_style); `labels` may replace a
+    memory's readable label (to add its settings). The legend goes outside the axes, on the
+    right, so that it hides no data.
     """
     from .book import memory_style
 
     for name, (mean, half) in results.items():
         style = memory_style(name)
+        if labels and name in labels:
+            style["label"] = labels[name]
         ax.plot(x, mean, ms=4, **style)
         ax.fill_between(x, np.asarray(mean) - half, np.asarray(mean) + half, color=style["color"], alpha=0.2, lw=0)
     if logx:
@@ -503,3 +507,50 @@ def benchmark_label(name: str) -> str:
     from .book import memory_style
 
     return memory_style(BENCHMARK_STYLE_KEYS.get(name, name))["label"]
+
+
+def _log2_axis_with_plain_ticks(ax, x):
+    """A base-2 log x axis with a tick, labelled as a plain number, at each x."""
+    from matplotlib.ticker import NullLocator
+
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(list(x), [f"{v:g}" for v in x])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def plot_capacity_bands(ax, d: int, n_pairs, samples, orthogonal_n=None, orthogonal_samples=None):
+    """Measured recall cosine of an outer-product memory (mean and 95% band over seeds) against
+    the crosstalk law 1/sqrt(1 + (N-1)/d); orthogonal keys (N <= d) as squares."""
+    from .book import memory_style
+    from .experiments import mean_interval
+    from .tasks import expected_recall_cosine
+
+    n_fine = np.geomspace(1, max(n_pairs), 200)
+    ax.plot(n_fine, expected_recall_cosine(n_fine, d), color="#999999", lw=2.5, alpha=0.7,
+            label="crosstalk law $1/\\sqrt{1 + (N-1)/d}$")
+    style = memory_style("linear")
+    mean, half = mean_interval(samples)
+    ax.errorbar(n_pairs, mean, yerr=half, fmt=style["marker"], color=style["color"], ms=4, capsize=3,
+                label=f"random keys, d = {d}: mean, 95% interval")
+    if orthogonal_n is not None:
+        ax.plot(orthogonal_n, np.mean(orthogonal_samples, axis=1), "s", color=COLORS["delta"], ms=5,
+                mfc="none", label="orthogonal keys (N ≤ d)")
+    ax.axvline(d, color="#999999", ls=":", lw=1)
+    _log2_axis_with_plain_ticks(ax, n_pairs)
+    ax.set_xlabel("stored pairs N")
+    ax.set_ylabel("cos(recalled, stored)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+def plot_bands(ax, x, samples: dict, xlabel: str, ylabel: str, labels: dict | None = None, logx: bool = True):
+    """`plot_curves_with_intervals` from raw samples: samples[name] holds one row per x and one
+    column per seed; a base-2 x axis with plain tick labels."""
+    from .experiments import mean_interval
+
+    results = {name: mean_interval(rows) for name, rows in samples.items()}
+    plot_curves_with_intervals(ax, x, results, xlabel, ylabel, logx=False, labels=labels)
+    if logx:
+        _log2_axis_with_plain_ticks(ax, x)
+    return ax

@@ -68,9 +68,8 @@ def test_one_cached_segment_reaches_between_l_n_s_and_l_plus_1_n_s_minus_1():
 
 
 def test_interval_half_width_uses_students_t():
-    # t_{0.975} quantiles from statistical tables
-    for df, t in ((1, 12.706), (4, 2.776), (9, 2.262), (29, 2.045)):
-        assert ex._t_975(df) == pytest.approx(t, abs=1e-3)
+    # t_{0.975} with 4 degrees of freedom is 2.776 in statistical tables (tests/test_neural.py
+    # checks the quantile itself at more degrees of freedom)
     samples = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
     mean, half = ex.mean_and_interval(samples)
     assert mean == 3.0

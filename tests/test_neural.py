@@ -139,3 +139,168 @@ def test_infini_attention_mixes_window_and_linear_memory():
 def test_cosine():
     assert cosine(np.array([1.0, 0.0]), np.array([2.0, 0.0])) == pytest.approx(1.0)
     assert cosine(np.array([1.0, 0.0]), np.array([0.0, 3.0])) == pytest.approx(0.0)
+
+
+# --- Statistics over seeds, tuning, and the chapter 6 comparison ---------------------------
+
+from kvmem import experiments  # noqa: E402
+
+
+@pytest.mark.parametrize("df, table, tolerance", [(1, 12.7062, 1e-4), (3, 3.1824, 1e-4), (4, 2.7764, 1e-3), (5, 2.5706, 1e-3), (9, 2.2622, 2e-4), (29, 2.0452, 1e-4), (100, 1.9840, 1e-4)])
+def test_t_quantile_matches_the_printed_t_table(df, table, tolerance):
+    assert experiments.t_quantile_975(df) == pytest.approx(table, abs=tolerance)
+
+
+def test_mean_interval_is_t_times_the_standard_error():
+    samples = np.array([[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]])
+    mean, half = experiments.mean_interval(samples)
+    np.testing.assert_allclose(mean, [3.5, 2.0])
+    s = np.sqrt(np.sum((samples[0] - 3.5) ** 2) / 5)  # the sample standard deviation, by its definition
+    np.testing.assert_allclose(half, [experiments.t_quantile_975(5) * s / np.sqrt(6), 0.0])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        experiments.mean_interval(np.ones((3, 1)))
+
+
+def test_a_95_percent_interval_covers_the_true_mean_about_95_times_in_100():
+    rng = np.random.default_rng(21)
+    draws = rng.normal(loc=3.0, size=(4000, 30))
+    mean, half = experiments.mean_interval(draws)
+    assert np.mean(np.abs(mean - 3.0) <= half) == pytest.approx(0.95, abs=0.015)
+
+
+def test_capacity_samples_follow_the_crosstalk_law_within_their_intervals():
+    n_pairs = [2, 16, 64, 256]
+    mean, half = experiments.mean_interval(experiments.capacity_samples(32, n_pairs, seeds=range(30)))
+    assert np.all(np.abs(mean - expected_recall_cosine(np.array(n_pairs), 32)) <= half + 1e-3)
+
+
+def test_recall_samples_and_the_old_mean_agree():
+    factories = {"linear": lambda: kvmem.LinearAttention(phi="identity", normalise=False)}
+    samples = experiments.recall_samples(factories, [4, 64], d=16, seeds=range(3))["linear"]
+    assert samples.shape == (2, 3)
+    np.testing.assert_allclose(samples.mean(axis=1), experiments.recall_experiment(factories, [4, 64], d=16, seeds=3)["linear"])
+
+
+def test_tune_returns_every_combination_best_first():
+    scored = experiments.tune(kvmem.DeltaRule, {"beta": [0.1, 1.0]}, [64], d=16, seeds=range(2))
+    assert sorted(s["beta"] for s, _ in scored) == [0.1, 1.0]
+    assert scored[0][1] >= scored[1][1]
+    by_hand = experiments.recall_samples({"": lambda: kvmem.DeltaRule(beta=scored[0][0]["beta"])}, [64], 16, range(2))
+    assert scored[0][1] == pytest.approx(by_hand[""].mean())
+
+
+@pytest.mark.parametrize("memory", [lambda: kvmem.RNNMemory(d_hidden=16), kvmem.CumulativeAverage])
+def test_a_read_that_ignores_the_query_recalls_exactly_one_pair_in_n(memory):
+    # Every query gets the same read, hence the same nearest value: exactly one of N pairs is right.
+    for n in (4, 32):
+        keys, values = associative_recall(n, 16, seed=n, key_norm=4.0)
+        assert experiments.recall_accuracy(memory(), keys, values) == pytest.approx(1 / n)
+
+
+def test_gradient_descent_on_a_linear_memory_is_the_delta_rule():
+    # One step of size beta on 1/2 ||W k - v||^2, whose gradient is -(v - W k) k^T, is the delta
+    # rule with phi = identity: TTT-Linear with one pair per step.
+    rng = np.random.default_rng(22)
+    keys, values, beta = rng.normal(size=(6, 5)), rng.normal(size=(6, 3)), 0.05
+
+    def loss(W, k, v):
+        return 0.5 * np.sum((W @ k - v) ** 2)
+
+    W = np.zeros((3, 5))
+    memory = kvmem.DeltaRule(beta=beta, phi="identity")
+    eps = 1e-6
+    for k, v in zip(keys, values):
+        gradient = np.zeros_like(W)  # by central finite differences, independent of the formula
+        for idx in np.ndindex(W.shape):
+            step = np.zeros_like(W)
+            step[idx] = eps
+            gradient[idx] = (loss(W + step, k, v) - loss(W - step, k, v)) / (2 * eps)
+        W = W - beta * gradient
+        memory.update(k, v)
+    np.testing.assert_allclose(memory.W, W, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("exercise_id, wrong", [
+    ("6.1", lambda keys, values: keys @ values.T),
+    ("6.1", lambda keys, values: keys.T @ values),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(v - k @ W, k)),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(k, v - W @ k)),
+    ("6.3", lambda W, k, v, beta: W + beta * np.outer(v - W.T @ k, k)),
+])
+def test_visible_checks_catch_transposed_answers(exercise_id, wrong, capsys):
+    from kvmem.grading.feedback import visible_checks_pass
+
+    assert not visible_checks_pass(exercise_id, wrong)
+
+
+def test_intervals_apart_only_when_the_intervals_do_not_overlap():
+    base = np.array([0.0, 1.0, 2.0, 3.0])  # mean 1.5, s = 1.29, half-width t(3) * s / 2 = 2.05
+    a = np.array([base + 5.0, base + 1.0, base - 5.0])
+    b = np.array([base, base, base])
+    np.testing.assert_array_equal(experiments.intervals_apart(a, b), [1, 0, -1])
+
+
+def test_interval_table_prints_mean_and_half_width():
+    table = experiments.interval_table({"x": np.array([[1.0, 3.0]])}, ["N = 1"], digits=1)
+    half = experiments.t_quantile_975(1) * np.sqrt(2) / np.sqrt(2)
+    assert table.splitlines()[-1] == f"| x | 2.0 ± {half:.1f} |"
+
+
+def test_an_empty_mlp_memory_reads_zero_and_output_scale_restores_a_random_start():
+    rng = np.random.default_rng(23)
+    memory = kvmem.MLPMemory(d_hidden=400, seed=1)
+    memory._init_params(8, 5)
+    np.testing.assert_array_equal(mlp_forward(memory.params, rng.normal(size=8))[0], np.zeros(5))
+    random_start = kvmem.MLPMemory(d_hidden=400, seed=1, output_scale=2.0)
+    random_start._init_params(8, 5)
+    assert np.std(random_start.params["W2"]) == pytest.approx(2.0 / np.sqrt(400), rel=0.05)
+    with pytest.raises(ValueError, match="output_scale"):
+        kvmem.MLPMemory(output_scale=-1.0)
+
+
+def test_mlp_memory_update_follows_the_momentum_and_decay_formula():
+    # S = eta S - theta g; W = (1 - alpha) W + S, with g from the finite-difference-checked gradients.
+    rng = np.random.default_rng(24)
+    memory = kvmem.MLPMemory(d_hidden=6, theta=0.01, eta=0.7, alpha=0.05, seed=2, output_scale=1.0)
+    keys, values = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    memory._init_params(4, 2)
+    params = {name: p.copy() for name, p in memory.params.items()}
+    momentum = {name: np.zeros_like(p) for name, p in params.items()}
+    for k, v in zip(keys, values):
+        _, grads = kvmem.mlp_loss_and_gradients(params, k, v)
+        momentum = {name: 0.7 * momentum[name] - 0.01 * grads[name] for name in params}
+        params = {name: 0.95 * params[name] + momentum[name] for name in params}
+        memory.update(k, v)
+    for name in params:
+        np.testing.assert_allclose(memory.params[name], params[name], rtol=1e-12, atol=1e-15)
+
+
+def test_infini_attention_without_normaliser_reads_the_plain_outer_product_sum():
+    rng = np.random.default_rng(25)
+    keys, values = rng.normal(size=(12, 4)), rng.normal(size=(12, 3))
+    memory = kvmem.InfiniAttention(n_c=5, gate=0.25, phi="identity", normalise=False)
+    kvmem.run(memory, keys, values)
+    M = sum(np.outer(v, k) for k, v in zip(keys[:7], values[:7]))  # the 7 pairs that left the window
+    q = rng.normal(size=4)
+    np.testing.assert_allclose(memory.read(q), 0.25 * kvmem.attend(q, keys[7:], values[7:]) + 0.75 * M @ q, rtol=1e-12)
+
+
+def test_elu_plus_one_features_of_unrelated_keys_are_far_from_orthogonal():
+    # Why a normalised elu+1 memory barely separates pairs: E[phi(x)] > 0 for x ~ N(0, 1), so
+    # phi(k).phi(k') ~ d E[phi]^2 for unrelated keys, against d E[phi^2] for a key with itself.
+    x = np.random.default_rng(26).normal(size=(200_000,))
+    mean_phi = np.mean(elu_plus_one(x))
+    mean_phi2 = np.mean(elu_plus_one(x) ** 2)
+    keys = np.random.default_rng(27).normal(size=(400, 32))
+    f = elu_plus_one(keys)
+    G = f @ f.T
+    assert np.mean(np.diag(G)) == pytest.approx(32 * mean_phi2, rel=0.05)
+    assert (G.sum() - np.trace(G)) / (400 * 399) == pytest.approx(32 * mean_phi**2, rel=0.05)
+
+
+def test_recall_by_age_splits_the_hits_into_older_and_newest_pairs():
+    ages = experiments.recall_by_age({"cumavg": kvmem.CumulativeAverage}, n_pairs=20, n_recent=5, d=16, seeds=range(4))
+    old, recent = ages["cumavg"]
+    np.testing.assert_allclose(15 * old + 5 * recent, 1.0)  # exactly one hit in all 20 pairs, per seed
+    window = experiments.recall_by_age({"window": lambda: kvmem.SlidingWindow(5)}, 20, 5, d=16, seeds=range(4))
+    np.testing.assert_array_equal(window["window"][1], 1.0)  # long keys: the window recalls its own pairs

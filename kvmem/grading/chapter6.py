@@ -11,7 +11,11 @@ EXERCISES = [
         task="return M = sum_j v_j k_j^T for the stored pairs",
         reference=lambda keys, values: sum(np.outer(v, k) for k, v in zip(keys, values)),
         cases=lambda rng: [(rng.normal(size=(n, dk)), rng.normal(size=(n, dv))) for n, dk, dv in ((5, 3, 3), (1, 4, 2), (20, 2, 5))],
-        visible=[(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]]))],
+        # n = 3 pairs of 2-dimensional keys: n != d_k, and neither the keys nor M is symmetric or the
+        # identity, so keys @ values.T and keys.T @ values fail here (by shape, or by value).
+        visible=[(np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]]), np.array([[1.0, 0.0], [2.0, 1.0], [0.0, -1.0]])),
+                 (np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]]),
+                  np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]))],
         wrong="    return keys.T @ values",
     ),
     Exercise(
@@ -26,8 +30,11 @@ EXERCISES = [
         reference=lambda W, k, v, beta: W + beta * np.outer(v - W @ k, k),
         cases=lambda rng: [(rng.normal(size=(dv, dk)), rng.normal(size=dk), rng.normal(size=dv), float(rng.uniform(0.1, 1)))
                            for dk, dv in ((3, 3), (4, 2), (1, 1))],
+        # A non-symmetric W and a key that is no basis vector (W @ k != k @ W), and a W with
+        # d_v != d_k, so that k @ W, W.T @ k or an outer product the wrong way round fail here.
         visible=[(np.zeros((2, 2)), np.array([1.0, 0.0]), np.array([3.0, 4.0]), 1.0),
-                 (np.array([[1.0, 0.0], [0.0, 0.0]]), np.array([1.0, 0.0]), np.array([3.0, 4.0]), 0.5)],
+                 (np.array([[1.0, 2.0], [0.0, -1.0]]), np.array([0.6, 0.8]), np.array([3.0, 4.0]), 0.5),
+                 (np.array([[1.0, 0.0, 2.0], [-1.0, 1.0, 0.0]]), np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0]), 0.5)],
         wrong="    return W + beta * np.outer(v, k)",
     ),
     Exercise(
