@@ -241,6 +241,23 @@ def held_out_accuracy(name: str, params: dict, config: RecallConfig, seed: int =
     return recall_accuracy(name, params, config.sample(config.n_test, np.random.default_rng([seed, 1])), config)
 
 
+def most_common_value_accuracy(task: tasks.MQAR, n_pairs: int) -> float:
+    """The expected accuracy of answering every query with a most frequent value among the stored
+    pairs (ties broken uniformly at random): an answer that does not depend on the query."""
+    hits = []
+    for inputs, targets in zip(task.inputs, task.targets):
+        tokens, counts = np.unique(inputs[1:2 * n_pairs:2], return_counts=True)
+        modes = tokens[counts == counts.max()]
+        asked = targets[targets >= 0]
+        hits.append(np.isin(asked, modes) / modes.size)
+    return float(np.mean(np.concatenate(hits)))
+
+
+def query_blind_accuracy(config: RecallConfig, seed: int = 0) -> float:
+    """most_common_value_accuracy on the held-out sequences of `held_out_accuracy`."""
+    return most_common_value_accuracy(config.sample(config.n_test, np.random.default_rng([seed, 1])), config.n_pairs)
+
+
 def streaming_twin(name: str, config: RecallConfig, beta: float = 1.0):
     """The kvmem streaming memory that each layer computes in batch form (for the gated delta
     rule: the delta rule, which holds the same d_k x d_v matrix; alpha is a weight, not state)."""
@@ -264,3 +281,38 @@ def state_size(name: str, config: RecallConfig) -> int:
     for _ in range(config.seq_len):
         memory.update(rng.normal(size=dims.d_k), rng.normal(size=dims.d_v))
     return memory.state_size
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The p-quantile (p > 1/2) of Student's t distribution with df degrees of freedom: the x with
+    integral_0^x f(t) dt = p - 1/2, f(t) = Gamma((df+1)/2) / (sqrt(df pi) Gamma(df/2)) (1 + t^2/df)^(-(df+1)/2),
+    found by bisection on a Simpson-rule integral."""
+    from math import gamma, pi, sqrt
+
+    df = positive_int(df, "df")
+    if not 0.5 < p < 1:
+        raise ValueError(f"p must lie in (1/2, 1); got {p}")
+    scale = gamma((df + 1) / 2) / (sqrt(df * pi) * gamma(df / 2))
+
+    def area(x: float) -> float:
+        t = np.linspace(0.0, x, 4001)
+        f = scale * (1 + t**2 / df) ** (-(df + 1) / 2)
+        return float((t[1] - t[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum()))
+
+    low, high = 0.0, 1.0
+    while area(high) < p - 0.5:
+        high *= 2
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if area(mid) < p - 0.5 else (low, mid)
+    return (low + high) / 2
+
+
+def t_interval(samples, level: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width) of the t-interval mean +- t_{(1+level)/2, n-1} s / sqrt(n) over n >= 2 samples."""
+    samples = np.asarray(samples, dtype=float)
+    if samples.ndim != 1 or samples.size < 2:
+        raise ValueError(f"a t-interval needs a 1-D array of at least 2 samples; got shape {samples.shape}")
+    n = samples.size
+    half = t_quantile((1 + level) / 2, n - 1) * samples.std(ddof=1) / np.sqrt(n)
+    return float(samples.mean()), float(half)

@@ -101,3 +101,28 @@ def test_state_sizes_match_at_d_squared():
 def test_unknown_memory_is_named():
     with pytest.raises(ValueError, match="unknown memory 'lstm'"):
         trained.train("lstm", TINY)
+
+
+@pytest.mark.parametrize("df, tabled", [(1, 12.706), (4, 2.776), (9, 2.262), (29, 2.045)])
+def test_t_quantile_matches_the_printed_table(df, tabled):
+    # two-sided 95% critical values of Student's t, as printed in every statistics table
+    assert trained.t_quantile(0.975, df) == pytest.approx(tabled, abs=5e-4)
+
+
+def test_t_interval_of_a_known_sample():
+    mean, half = trained.t_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert mean == 3.0
+    assert half == pytest.approx(2.776 * np.sqrt(2.5) / np.sqrt(5), abs=1e-3)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        trained.t_interval([1.0])
+
+
+def test_most_common_value_accuracy_by_hand():
+    # pairs (1, 40) (2, 40) (3, 41), all three asked: answering 40 is right 2 times in 3
+    inputs = np.array([[1, 40, 2, 40, 3, 41, 3, 1, 2]])
+    targets = np.array([[-1, -1, -1, -1, -1, -1, 41, 40, 40]])
+    assert trained.most_common_value_accuracy(kvmem.tasks.MQAR(inputs, targets), 3) == pytest.approx(2 / 3)
+    # three different values: a tie of three, each guess right 1 time in 3
+    inputs[0, 3] = 42
+    targets[0, 8] = 42
+    assert trained.most_common_value_accuracy(kvmem.tasks.MQAR(inputs, targets), 3) == pytest.approx(1 / 3)
