@@ -55,7 +55,7 @@ def plot(result: dict):
         low, high = np.clip([s["low"] for s in stats], 0, 1), np.clip([s["high"] for s in stats], 0, 1)
         ax.fill_between(sizes, low, high, color=style["color"], alpha=0.15)  # an accuracy lies in [0, 1]
     blind = result["query_blind"]
-    ax.plot(sizes, [s["mean"] for s in blind], color="#999999", ls=":", label="best answer ignoring the query")
+    ax.plot(sizes, [s["mean"] for s in blind], color="#999999", ls=":", label="most common stored value")
     d = result["config"]["d"]
     ax.axvline(d, color="#bbbbbb", lw=1)
     ax.text(d, 1.02, " N = d", color="#777777", va="bottom", fontsize=8)
