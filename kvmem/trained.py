@@ -27,6 +27,7 @@ from .cache import FullCache, SlidingWindow
 from .checks import positive_int
 from .cumavg import CumulativeAverage
 from .neural import DeltaRule, LinearAttention
+from .stats import mean_and_interval
 from .windows import ExponentialAverage
 
 MEMORIES = ("cumavg", "ema", "linear", "delta", "gated_delta", "window", "full")
@@ -283,36 +284,10 @@ def state_size(name: str, config: RecallConfig) -> int:
     return memory.state_size
 
 
-def t_quantile(p: float, df: int) -> float:
-    """The p-quantile (p > 1/2) of Student's t distribution with df degrees of freedom: the x with
-    integral_0^x f(t) dt = p - 1/2, f(t) = Gamma((df+1)/2) / (sqrt(df pi) Gamma(df/2)) (1 + t^2/df)^(-(df+1)/2),
-    found by bisection on a Simpson-rule integral."""
-    from math import gamma, pi, sqrt
-
-    df = positive_int(df, "df")
-    if not 0.5 < p < 1:
-        raise ValueError(f"p must lie in (1/2, 1); got {p}")
-    scale = gamma((df + 1) / 2) / (sqrt(df * pi) * gamma(df / 2))
-
-    def area(x: float) -> float:
-        t = np.linspace(0.0, x, 4001)
-        f = scale * (1 + t**2 / df) ** (-(df + 1) / 2)
-        return float((t[1] - t[0]) / 3 * (f[0] + f[-1] + 4 * f[1:-1:2].sum() + 2 * f[2:-1:2].sum()))
-
-    low, high = 0.0, 1.0
-    while area(high) < p - 0.5:
-        high *= 2
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if area(mid) < p - 0.5 else (low, mid)
-    return (low + high) / 2
-
-
 def t_interval(samples, level: float = 0.95) -> tuple[float, float]:
-    """(mean, half-width) of the t-interval mean +- t_{(1+level)/2, n-1} s / sqrt(n) over n >= 2 samples."""
+    """(mean, half-width) of the t-interval over a 1-D array of n >= 2 samples."""
     samples = np.asarray(samples, dtype=float)
-    if samples.ndim != 1 or samples.size < 2:
-        raise ValueError(f"a t-interval needs a 1-D array of at least 2 samples; got shape {samples.shape}")
-    n = samples.size
-    half = t_quantile((1 + level) / 2, n - 1) * samples.std(ddof=1) / np.sqrt(n)
-    return float(samples.mean()), float(half)
+    if samples.ndim != 1:
+        raise ValueError(f"a t-interval needs a 1-D array of samples; got shape {samples.shape}")
+    mean, half = mean_and_interval(samples, level=level)
+    return float(mean), float(half)

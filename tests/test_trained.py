@@ -7,7 +7,7 @@ import pytest
 import kvmem
 from autograd import value_and_grad
 
-from kvmem import trained
+from kvmem import stats, trained
 
 B, T = 2, 9
 
@@ -103,10 +103,11 @@ def test_unknown_memory_is_named():
         trained.train("lstm", TINY)
 
 
-@pytest.mark.parametrize("df, tabled", [(1, 12.706), (4, 2.776), (9, 2.262), (29, 2.045)])
-def test_t_quantile_matches_the_printed_table(df, tabled):
-    # two-sided 95% critical values of Student's t, as printed in every statistics table
-    assert trained.t_quantile(0.975, df) == pytest.approx(tabled, abs=5e-4)
+@pytest.mark.parametrize("p, df, tabled", [(0.975, 1, 12.706), (0.975, 4, 2.776), (0.975, 9, 2.262),
+                                            (0.975, 29, 2.045), (0.95, 10, 1.812), (0.995, 5, 4.032)])
+def test_t_quantile_matches_the_printed_table(p, df, tabled):
+    # critical values of Student's t, as printed in every statistics table
+    assert stats.t_quantile(p, df) == pytest.approx(tabled, abs=5e-4)
 
 
 def test_t_interval_of_a_known_sample():
