@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import cumavg_bandwidth, float32_accuracy, grading_throughput, scaling, streaming_flat
+from benchmarks import choosing, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling, streaming_flat
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "scaling": scaling,
     "float32_accuracy": float32_accuracy,
     "grading_throughput": grading_throughput,
+    "choosing": choosing,
 }
 
 

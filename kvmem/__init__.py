@@ -14,6 +14,7 @@ from .kv_cache import kv_bytes_per_token, memory_bytes
 from .memory import AveragedPair, Memory, run
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients
 from .segments import CompressiveMemory, FIFOMemory, KNNMemory, compress_mean_pool
+from .serving import HeavyHitters, QuantisedCache, SinkWindow, bytes_held
 from .windows import (
     ExponentialAverage,
     WeightedWindowAverage,
@@ -26,6 +27,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, experiments, numerics, plots, tasks, widgets
+from . import book, experiments, numerics, plots, serving, tasks, widgets
 
 __version__ = "0.1.0"
