@@ -7,8 +7,13 @@ from .spec import Exercise
 
 
 def _state_numbers(kind, n, d, n_c):
-    n, d, n_c = int(n), int(d), int(n_c)
-    return {"full": 2 * n * d, "window": 2 * min(n, n_c) * d, "cumulative": 2 * d, "linear": d * d}[kind]
+    """The library's own count (`state_size`) after n pairs: the numbers chapter 8's tables print."""
+    from .. import CumulativeAverage, FullCache, LinearAttention, SlidingWindow, run
+
+    memory = {"full": FullCache, "window": lambda: SlidingWindow(int(n_c)),
+              "cumulative": CumulativeAverage, "linear": LinearAttention}[kind]()
+    run(memory, np.ones((int(n), int(d))), np.ones((int(n), int(d))))
+    return memory.state_size
 
 
 def _state_cases(rng):
@@ -54,9 +59,10 @@ EXERCISES = [
     ),
     Exercise(
         id="8.3", points=2, kind="function", name="state_numbers",
-        task='return the numbers a memory of the given kind holds after n tokens',
+        task='return the numbers a memory of the given kind holds after n tokens (as its state_size counts them)',
         reference=_state_numbers, cases=_state_cases,
-        visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("cumulative", 10, 4, 3), ("linear", 10, 4, 3)],
+        visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("window", 2, 5, 3), ("cumulative", 10, 4, 3),
+                 ("linear", 10, 4, 3), ("linear", 3, 32, 16)],
         wrong="    return 2 * n * d",
     ),
     Exercise(
