@@ -97,6 +97,10 @@ class HeavyHitters(Memory):
         if self.keys.shape[0] > self.budget:
             self._evict()
 
+    def positions(self) -> np.ndarray:
+        """Positions held, oldest first."""
+        return self.kept.copy()
+
     def _evict(self) -> None:
         candidates = self.scores[: -self.n_recent]
         drop = int(np.argmin(candidates))  # argmin returns the first (oldest) of equal scores

@@ -92,7 +92,7 @@ def test_heavy_hitters_match_the_algorithm_written_out(budget, n_recent):
         assert set(newest) <= set(memory.kept.tolist())  # the recent pairs are never evicted
         if i in read_at:
             np.testing.assert_allclose(memory.read(queries[i]), expected_reads[i], rtol=1e-10)
-    assert memory.kept.tolist() == expected_kept
+    assert memory.positions().tolist() == expected_kept
     assert memory.state_size == budget * (5 + 5 + 1)
 
 
