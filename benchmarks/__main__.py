@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import (chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
+from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
                         streaming_flat, trained_recall, tune_neural)
 from benchmarks.common import RESULTS, log
 
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "chunkwise": chunkwise,
     "tune_neural": tune_neural,
     "trained_recall": trained_recall,
+    "choosing": choosing,
 }
 
 

@@ -16,6 +16,7 @@ from .memory import AveragedPair, Memory, Trajectory, run
 from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory, mlp_loss_and_gradients
 from .recurrence import GatedLinearMemory
 from .segments import CompressiveMemory, FIFOMemory, KNNMemory, compress_mean_pool
+from .serving import HeavyHitters, QuantisedCache, SinkWindow, bytes_held
 from .summary_count import CountedSummaryWindow
 from .windows import (
     ExponentialAverage,
@@ -29,6 +30,6 @@ from .windows import (
     window_weights,
 )
 
-from . import book, experiments, recurrence, summary_count, numerics, plots, tasks, widgets
+from . import book, experiments, numerics, plots, recurrence, serving, stats, summary_count, tasks, widgets
 
 __version__ = "0.1.0"

@@ -35,6 +35,7 @@ STYLES = {
     "h2o":         dict(label="heavy hitters (H2O)",       color="#aa4466", ls="-.", marker="3"),
     "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
     "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),
+    "window_average": dict(label="window average",         color="#ee3377", ls=":",  marker="+"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).

@@ -73,24 +73,43 @@ def recall_accuracy(memory: Memory, keys: np.ndarray, values: np.ndarray) -> flo
 def recall_experiment(factories: dict[str, MemoryFactory], n_pairs: list[int], d: int = 32,
                       seeds: int = 3) -> dict[str, list[float]]:
     """Mean recall accuracy of each memory against the number of stored pairs (keys of length sqrt(d))."""
-    return {name: [float(np.mean([recall_accuracy(make(), *associative_recall(n, d, seed=s, key_norm=np.sqrt(d)))
-                                  for s in range(seeds)])) for n in n_pairs]
-            for name, make in factories.items()}
+    return {name: samples.mean(axis=1).tolist()
+            for name, samples in recall_samples(factories, n_pairs, d, seeds).items()}
 
 
-def fact_recall(memory: Memory, distance: int, d: int = 32, seed: int = 0) -> float:
-    """cos(read(k*), v*) after a fact and `distance` distractor pairs (keys of length sqrt(d))."""
+def fact_recall(memory: Memory, distance: int, d: int = 32, seed: int = 0, prefix: int = 0,
+                consult_every: int | None = None) -> float:
+    """cos(read(k*), v*) after a fact and `distance` distractor pairs (keys of length sqrt(d)).
+
+    With `prefix` > 0 the fact comes after that many random opening pairs (so that it is not
+    among the first tokens); with `consult_every` = m the memory is also read with k* after every
+    m-th distractor (the reads are discarded), as when later text keeps referring to the fact.
+    """
     task = fact_at_distance(distance, d, seed, key_norm=np.sqrt(d))
-    for k, v in zip(task.keys, task.values):
+    if prefix:
+        opening = associative_recall(prefix, d, seed=np.random.default_rng([seed, 1]), key_norm=np.sqrt(d))
+        for k, v in zip(*opening):
+            memory.update(k, v)
+    for j, (k, v) in enumerate(zip(task.keys, task.values)):
         memory.update(k, v)
+        if consult_every and j > 0 and j % consult_every == 0:
+            memory.read(task.query)
     return float(cosine(memory.read(task.query), task.target))
+
+
+def distance_samples(factories: dict[str, MemoryFactory], distances: list[int], d: int = 32,
+                     seeds: int = 30, prefix: int = 0, consult_every: int | None = None) -> dict[str, np.ndarray]:
+    """Fact-recall cosine of each memory, one row per distance, one column per seed (see fact_recall)."""
+    return {name: np.array([[fact_recall(make(), D, d, s, prefix, consult_every) for s in range(seeds)]
+                            for D in distances])
+            for name, make in factories.items()}
 
 
 def distance_experiment(factories: dict[str, MemoryFactory], distances: list[int], d: int = 32,
                         seeds: int = 3) -> dict[str, list[float]]:
     """Mean fact-recall cosine of each memory against the distance to the fact."""
-    return {name: [float(np.mean([fact_recall(make(), D, d, s) for s in range(seeds)])) for D in distances]
-            for name, make in factories.items()}
+    return {name: samples.mean(axis=1).tolist()
+            for name, samples in distance_samples(factories, distances, d, seeds).items()}
 
 
 def transformer_xl_reach(n_layers: int, n_s: int, n_mem: int | None = None) -> np.ndarray:
@@ -116,28 +135,40 @@ def transformer_xl_reach(n_layers: int, n_s: int, n_mem: int | None = None) -> n
 def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
     """The memories compared in chapter 8, each with the book's standard settings.
 
-    n_c is the budget of raw pairs for the memories that keep some (window, segments, hybrids).
+    n_c is the budget in pairs: a bounded memory of raw pairs holds at most n_c of them, counted
+    by `state_size` (the compressive memory's n_s + n_mem + n_cmem = n_c; the summary takes one
+    pair of the window's budget; 4 of the n_c are attention sinks). The kNN store, the full
+    cache and the quantised caches grow with the sequence; the averages hold one pair; the
+    matrix memories hold d x d numbers; Infini-attention gives half the budget to its window.
     """
     from .cache import FullCache, SlidingWindow
     from .cumavg import CumulativeAverage
     from .hybrid import InfiniAttention, SummaryWindow
     from .neural import DeltaRule, LinearAttention, MLPMemory, RNNMemory
     from .segments import CompressiveMemory, KNNMemory
+    from .serving import HeavyHitters, QuantisedCache, SinkWindow
     from .windows import ExponentialAverage
+
+    n_s = max(1, n_c // 4)  # the compressive memory: 1 segment raw, n_c/2 compressed pairs, 1 current
+    n_sink = min(4, n_s)    # StreamingLLM keeps 4 sink tokens
 
     return {
         "full cache": FullCache,
         "cumulative average": CumulativeAverage,
         "exponential average": lambda: ExponentialAverage(1 - 1 / n_c),
         "sliding window": lambda: SlidingWindow(n_c),
-        "summary + window": lambda: SummaryWindow(n_c),
-        "compressive": lambda: CompressiveMemory(n_s=n_c // 2, c=4, n_mem=n_c // 2, n_cmem=n_c // 2),
+        "summary + window": lambda: SummaryWindow(max(1, n_c - 1)),
+        "compressive": lambda: CompressiveMemory(n_s=n_s, c=n_s, n_mem=n_s, n_cmem=max(1, n_c - 2 * n_s)),
         "kNN + window": lambda: KNNMemory(n_c=n_c, top_k=4, gate=0.5),
         "linear attention": lambda: LinearAttention(phi="identity", normalise=False),
         "delta rule": lambda: DeltaRule(beta=0.5),
         "MLP at test time": lambda: MLPMemory(),
         "RNN state": lambda: RNNMemory(d_hidden=64),
-        "Infini-attention": lambda: InfiniAttention(n_c=n_c),
+        "Infini-attention": lambda: InfiniAttention(n_c=max(1, n_c // 2)),
+        "attention sinks + window": lambda: SinkWindow(n_sink=n_sink, n_c=max(1, n_c - n_sink)),
+        "heavy hitters (H2O)": lambda: HeavyHitters(budget=max(2, n_c)),
+        "int8 KV cache": lambda: QuantisedCache(bits=8, group=n_c),
+        "int4 KV cache": lambda: QuantisedCache(bits=4, group=n_c),
     }
 
 
@@ -251,7 +282,9 @@ def capacity_samples(d: int, n_pairs, seeds=range(30), orthogonal: bool = False)
 
 def recall_samples(factories: dict[str, MemoryFactory], n_pairs, d: int = 32,
                    seeds=range(30)) -> dict[str, np.ndarray]:
-    """Recall accuracy of each memory (keys of length sqrt(d)): one row per N, one column per seed."""
+    """Recall accuracy of each memory (keys of length sqrt(d)): one row per N, one column per seed.
+    `seeds` is a count (seeds 0..seeds-1) or the seeds themselves."""
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
     return {name: np.array([[recall_accuracy(make(), *associative_recall(n, d, seed=s, key_norm=np.sqrt(d)))
                              for s in seeds] for n in n_pairs])
             for name, make in factories.items()}
@@ -295,8 +328,47 @@ def interval_table(samples: dict[str, np.ndarray], columns: list[str], digits: i
     return "\n".join(lines)
 
 
+def interval_order(mean_a, half_a, mean_b, half_b) -> np.ndarray:
+    """+1 where a's 95% interval lies wholly above b's, -1 wholly below, 0 where they overlap."""
+    return np.where(np.asarray(mean_a) - half_a > np.asarray(mean_b) + half_b, 1,
+                    np.where(np.asarray(mean_a) + half_a < np.asarray(mean_b) - half_b, -1, 0))
+
+
 def intervals_apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """For each row: +1 where a's 95% interval lies wholly above b's, -1 wholly below, 0 where they overlap."""
-    mean_a, half_a = mean_interval(a)
-    mean_b, half_b = mean_interval(b)
-    return np.where(mean_a - half_a > mean_b + half_b, 1, np.where(mean_a + half_a < mean_b - half_b, -1, 0))
+    """`interval_order` of two sets of samples, row by row (seeds along the last axis)."""
+    return interval_order(*mean_interval(a), *mean_interval(b))
+
+
+def separated(mean_a: float, half_a: float, mean_b: float, half_b: float) -> bool:
+    """True when two 95% intervals do not overlap: only then does the book call it a difference."""
+    return bool(interval_order(mean_a, half_a, mean_b, half_b) != 0)
+
+
+def topic_shift_samples(factories: dict[str, MemoryFactory], seeds: int = 30, n: int = 400, d: int = 32,
+                        shift_at: int = 300, noise: float = 0.5) -> dict[str, list[int | None]]:
+    """Steps to follow the topic shift of each memory, one entry per seed (None: never follows)."""
+    return {name: [topic_shift_experiment({name: make}, n, d, shift_at, noise, seed=s)["steps_to_follow"][name]
+                   for s in range(seeds)]
+            for name, make in factories.items()}
+
+
+def peak_state_size(make: MemoryFactory, n: int = 1000, d: int = 32, seed: int = 0) -> int:
+    """The most numbers (`state_size`) a memory holds at any step of n random pairs of dimension d."""
+    from .tasks import rng_from
+
+    rng = rng_from(seed)
+    memory, peak = make(), 0
+    for key, value in zip(rng.normal(size=(n, d)), rng.normal(size=(n, d))):
+        memory.update(key, value)
+        peak = max(peak, memory.state_size)
+    return peak
+
+
+def read_error(make: MemoryFactory, reference: MemoryFactory, n: int, d: int = 32, seed: int = 0) -> float:
+    """max_j ||read(k_j) - reference read(k_j)|| / ||reference read(k_j)|| after the recall task's n pairs."""
+    keys, values = associative_recall(n, d, seed=seed, key_norm=np.sqrt(d))
+    memory, exact = make(), reference()
+    for k, v in zip(keys, values):
+        memory.update(k, v)
+        exact.update(k, v)
+    return float(max(np.linalg.norm(memory.read(k) - exact.read(k)) / np.linalg.norm(exact.read(k)) for k in keys))

@@ -377,21 +377,31 @@ def plot_curves(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = Tru
     return ax
 
 
+#: The style (kvmem.book.STYLES key) of each memory of benchmarks/scaling.py.
+SCALING_STYLES = {"cumavg": "cumavg", "window_average": "window_average", "ema": "ema",
+                  "sliding_window": "window", "summary_window": "hybrid", "fifo": "fifo",
+                  "compressive": "compressive", "linear": "linear", "delta": "delta", "rnn": "rnn",
+                  "knn": "knn", "full_attention": "full"}
+
+
 def plot_scaling(axes, result: dict, names=None):
-    """Two panels from benchmarks/results/scaling.json: seconds and numbers held against N."""
+    """Two panels from benchmarks/results/scaling.json: seconds and numbers held against N,
+    each memory in the book's style; the legend sits right of the second panel."""
+    from .book import memory_style
+
     names = names or list(result["runs"])
     for name in names:
         runs = result["runs"][name]
         n = [r["n"] for r in runs]
-        style = "--" if name in ("knn", "full_attention") else "-"
-        axes[0].plot(n, [r["seconds"] for r in runs], style, marker="o", ms=3, label=name)
-        axes[1].plot(n, [r["state_numbers"] for r in runs], style, marker="o", ms=3, label=name)
+        style = memory_style(SCALING_STYLES.get(name, name))
+        axes[0].plot(n, [r["seconds"] for r in runs], ms=4, **style)
+        axes[1].plot(n, [r["state_numbers"] for r in runs], ms=4, **style)
     for ax, ylabel in zip(axes, ("seconds per sequence", "numbers held at the end")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("sequence length N")
         ax.set_ylabel(ylabel)
-    axes[0].legend(fontsize=7, ncol=2)
+    axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return axes
 
 
@@ -553,4 +563,26 @@ def plot_bands(ax, x, samples: dict, xlabel: str, ylabel: str, labels: dict | No
     plot_curves_with_intervals(ax, x, results, xlabel, ylabel, logx=False, labels=labels)
     if logx:
         _log2_axis_with_plain_ticks(ax, x)
+    return ax
+
+
+def plot_with_intervals(ax, x, samples: dict, xlabel: str, ylabel: str, logx: bool = True, legend: bool = True):
+    """Mean and 95% interval (error bars) of each memory's samples (one row per x, one column per
+    seed), in the book's style. Points of different memories are shifted slightly along x so that
+    their bars do not hide each other; the legend sits right of the axes."""
+    from .book import memory_style
+    from .experiments import mean_interval
+
+    x = np.asarray(x, dtype=float)
+    for k, (name, rows) in enumerate(samples.items()):
+        mean, half = mean_interval(rows, axis=1)
+        shift = 1.0 + 0.025 * (k - (len(samples) - 1) / 2)
+        xs = x * shift if logx else x + (shift - 1.0) * (x.max() - x.min())
+        ax.errorbar(xs, mean, yerr=half, capsize=2, ms=4, lw=1.2, elinewidth=0.8, **memory_style(name))
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax

@@ -38,3 +38,37 @@ def test_every_book_memory_runs_the_recall_task():
     assert set(results) == set(ex.book_memories())
     assert all(0.0 <= r[0] <= 1.0 for r in results.values())
     assert results["full cache"][0] == 1.0
+
+
+def test_t_quantile_matches_the_table():
+    # Student's t, 97.5% quantiles from a printed table (e.g. Abramowitz and Stegun, table 26.10)
+    for dof, t in ((5, 2.5706), (9, 2.2622), (29, 2.0452), (100, 1.9840)):
+        assert abs(ex.t_quantile_975(dof) - t) < 3e-3
+
+
+def test_mean_interval_is_t_times_the_standard_error():
+    samples = np.array([[1.0, 2.0, 3.0, 4.0, 6.0]] * 2)
+    mean, half = ex.mean_interval(samples, axis=1)
+    sd = np.sqrt(((samples[0] - 3.2) ** 2).sum() / 4)
+    np.testing.assert_allclose(mean, [3.2, 3.2])
+    np.testing.assert_allclose(half, ex.t_quantile_975(4) * sd / np.sqrt(5))
+    assert ex.separated(1.0, 0.1, 1.5, 0.1) and not ex.separated(1.0, 0.3, 1.5, 0.3)
+    with pytest.raises(ValueError, match="at least 2"):
+        ex.mean_interval([1.0])
+
+
+def test_bounded_book_memories_keep_to_the_budget():
+    budget = 16 * 2 * 32
+    for name in ("sliding window", "summary + window", "compressive", "attention sinks + window", "delta rule"):
+        assert ex.peak_state_size(ex.book_memories(16)[name], n=200) == budget, name
+    assert ex.peak_state_size(ex.book_memories(16)["full cache"], n=200) == 200 * 64
+
+
+def test_an_opening_keeps_the_fact_out_of_the_sinks_and_consulting_keeps_it_in_h2o():
+    sinks = ex.book_memories(16)["attention sinks + window"]
+    h2o = ex.book_memories(16)["heavy hitters (H2O)"]
+    assert ex.fact_recall(sinks(), 128, prefix=0) > 0.99
+    assert ex.fact_recall(sinks(), 128, prefix=8) < 0.5
+    assert ex.fact_recall(h2o(), 128, prefix=8, consult_every=4) > 0.99
+    # the reads that consult the fact change nothing for a memory whose read has no side effect
+    assert ex.fact_recall(kvmem.FullCache(), 64, prefix=8, consult_every=4) == ex.fact_recall(kvmem.FullCache(), 64, prefix=8)

@@ -6,9 +6,33 @@ from ..experiments import nearest_value_accuracy
 from .spec import Exercise
 
 
+def _dequantised(x, bits, axis):
+    """KIVI-style asymmetric quantisation and back: the reference is the library's own."""
+    from ..serving import dequantise, quantise
+
+    return dequantise(*quantise(np.asarray(x, dtype=float), int(bits), int(axis)))
+
+
+def _quantise_cases(rng):
+    """Non-square matrices (so that a swapped axis gives a wrong shape of scales) with channels of
+    very different ranges and one constant channel (step s = 0), for every bit width and axis."""
+    cases = []
+    for bits in (2, 4, 8):
+        for axis in (0, 1):
+            x = rng.normal(size=(int(rng.integers(3, 9)), 5)) * rng.uniform(0.1, 10, size=5)
+            x[:, int(rng.integers(0, 5))] = rng.normal()
+            cases.append((x, bits, axis))
+    return cases
+
+
 def _state_numbers(kind, n, d, n_c):
-    n, d, n_c = int(n), int(d), int(n_c)
-    return {"full": 2 * n * d, "window": 2 * min(n, n_c) * d, "cumulative": 2 * d, "linear": d * d}[kind]
+    """The library's own count (`state_size`) after n pairs: the numbers chapter 8's tables print."""
+    from .. import CumulativeAverage, FullCache, LinearAttention, SlidingWindow, run
+
+    memory = {"full": FullCache, "window": lambda: SlidingWindow(int(n_c)),
+              "cumulative": CumulativeAverage, "linear": LinearAttention}[kind]()
+    run(memory, np.ones((int(n), int(d))), np.ones((int(n), int(d))))
+    return memory.state_size
 
 
 def _state_cases(rng):
@@ -54,9 +78,10 @@ EXERCISES = [
     ),
     Exercise(
         id="8.3", points=2, kind="function", name="state_numbers",
-        task='return the numbers a memory of the given kind holds after n tokens',
+        task='return the numbers a memory of the given kind holds after n tokens (as its state_size counts them)',
         reference=_state_numbers, cases=_state_cases,
-        visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("cumulative", 10, 4, 3), ("linear", 10, 4, 3)],
+        visible=[("full", 10, 4, 3), ("window", 10, 4, 3), ("window", 2, 5, 3), ("cumulative", 10, 4, 3),
+                 ("linear", 10, 4, 3), ("linear", 3, 32, 16)],
         wrong="    return 2 * n * d",
     ),
     Exercise(
@@ -69,5 +94,15 @@ EXERCISES = [
     Exercise(
         id="8.5", points=0, kind="experiment", name="plot_two_memories",
         task="compare two memories of your choice on associative recall, with a plot",
+    ),
+    Exercise(
+        id="8.6", points=2, kind="function", name="dequantised",
+        task="return x after b-bit asymmetric quantisation along the axis and back (x_hat)",
+        reference=_dequantised, cases=_quantise_cases,
+        visible=[(np.array([[0.0, 10.0], [1.0, 20.0], [3.0, 40.0], [2.0, 25.0]]), 2, 0),
+                 (np.array([[0.0, 10.0, 4.0], [1.0, 20.0, 4.0], [3.0, 40.0, 4.0], [2.0, 0.0, 4.0]]), 2, 1),
+                 (np.array([[0.0, 1.0, 2.0, 7.0], [5.0, 5.0, 5.0, 5.0]]), 4, 0),
+                 (np.array([[0.0, 1.0, 2.0, 7.0], [5.0, 5.0, 5.0, 5.0]]), 4, 1)],  # a constant token: s = 0
+        wrong="    return x",
     ),
 ]
