@@ -281,11 +281,6 @@ def crossover_length(result: dict, name: str, other: str = "full_attention") -> 
     return samples.mean(axis=axis), half
 
 
-def mean_interval(samples, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    """`mean_and_interval` over the last axis (seeds last), as chapter 6's samples are laid out."""
-    return mean_and_interval(samples, axis)
-
-
 def capacity_samples(d: int, n_pairs, seeds=range(30), orthogonal: bool = False) -> np.ndarray:
     """Recall cosine of an outer-product memory (phi = identity, no normaliser), averaged over
     the stored pairs: one row per N in n_pairs, one column per seed."""
