@@ -6,7 +6,7 @@ import sys
 import time
 
 from benchmarks import (chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
-                        streaming_flat, tune_neural)
+                        streaming_flat, trained_recall, tune_neural)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "grading_throughput": grading_throughput,
     "chunkwise": chunkwise,
     "tune_neural": tune_neural,
+    "trained_recall": trained_recall,
 }
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from .checks import positive_int
 from .memory import Memory
 from .tasks import associative_recall, cosine, fact_at_distance, topic_shift
+from .stats import mean_and_interval, mean_interval, t_quantile_975  # noqa: F401  (the chapters use them from here)
 
 MemoryFactory = Callable[[], Memory]
 
@@ -176,46 +177,6 @@ def reach_by_propagation(n_layers: int, n_s: int, n_mem: int | None, n_tokens: i
     return reach
 
 
-def mean_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and half-width of its 95% confidence interval (Student's t) along `axis`.
-
-    The half-width is t_{0.975, n-1} * s / sqrt(n), with s the sample standard deviation.
-    """
-    samples = np.asarray(samples, dtype=float)
-    n = samples.shape[axis]
-    if n < 2:
-        raise ValueError(f"a confidence interval needs at least 2 samples along axis {axis}; got {n}")
-    half = t_quantile_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
-    return samples.mean(axis=axis), half
-
-
-def mean_interval(samples, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    """`mean_and_interval` over the last axis (seeds last), as chapter 6's samples are laid out."""
-    return mean_and_interval(samples, axis)
-
-
-def t_quantile_975(df: int) -> float:
-    """The 0.975 quantile of Student's t with df degrees of freedom (bisection on its CDF)."""
-    df = positive_int(df, "df")
-    from math import lgamma, pi
-
-    def density(x):
-        return np.exp(lgamma((df + 1) / 2) - lgamma(df / 2)) / np.sqrt(df * pi) * (1 + x * x / df) ** (-(df + 1) / 2)
-
-    grid = np.linspace(0.0, 1.0, 2001)
-
-    def cdf_above_half(t):  # P(0 < T < t) by Simpson's rule
-        x = grid * t
-        y = density(x)
-        return t / 6000 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum())
-
-    low, high = 0.0, 20.0  # t_{0.975} < 12.71 for every df >= 1
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if cdf_above_half(mid) < 0.475 else (low, mid)
-    return (low + high) / 2
-
-
 def fact_recall_curve(memory: Memory, distances, d: int = 32, seed: int = 0) -> np.ndarray:
     """cos(read(k*), v*) at every distance D in `distances`, from one stream.
 
@@ -275,10 +236,6 @@ def crossover_length(result: dict, name: str, other: str = "full_attention") -> 
         if gap[a] <= 0 < gap[a + 1]:
             return float(np.exp(n[a] - gap[a] * (n[a + 1] - n[a]) / (gap[a + 1] - gap[a])))
     return None
-
-
-    half = t_quantile_975(n - 1) * samples.std(axis=axis, ddof=1) / np.sqrt(n)
-    return samples.mean(axis=axis), half
 
 
 def capacity_samples(d: int, n_pairs, seeds=range(30), orthogonal: bool = False) -> np.ndarray:

@@ -129,3 +129,60 @@ def generate_themes(memory: Memory, themes: np.ndarray, prompt: np.ndarray, n_st
         last = token(theme)
         memory.update(last, last)
     return np.array(chosen)
+
+
+class MQAR(NamedTuple):
+    inputs: np.ndarray   # (n_sequences, seq_len) token ids
+    targets: np.ndarray  # (n_sequences, seq_len): the value stored with the key at a query position, -1 elsewhere
+
+
+FILLER = 0  # the token at the positions of the query part that hold no query
+
+
+def mqar_vocabulary(vocab_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(key tokens, value tokens) of multi-query associative recall: token 0 is the filler,
+    keys are 1 .. vocab_size//2 - 1 and values vocab_size//2 .. vocab_size - 1."""
+    vocab_size = positive_int(vocab_size, "vocab_size")
+    if vocab_size < 4:
+        raise ValueError(f"vocab_size must be at least 4 (a filler, keys and values); got {vocab_size}")
+    half = vocab_size // 2
+    return np.arange(1, half), np.arange(half, vocab_size)
+
+
+def mqar(vocab_size: int, n_pairs: int, seq_len: int, n_queries: int, n_sequences: int = 1,
+         seed=0) -> MQAR:
+    """Multi-query associative recall (MQAR, Arora et al. 2023): n_pairs key-value token pairs,
+    then n_queries of their keys, each to be answered with its value.
+
+    Each sequence is  k_0 v_0 k_1 v_1 ... k_{N-1} v_{N-1}  followed by seq_len - 2N positions
+    that hold the queries (at random positions, in random order) and the filler token 0 elsewhere.
+    The keys of one sequence are distinct; values are drawn with replacement. The target at a
+    query position is the value stored with that key; every other target is -1 (no target).
+    """
+    keys, values = mqar_vocabulary(vocab_size)
+    n_pairs = positive_int(n_pairs, "n_pairs")
+    n_queries = positive_int(n_queries, "n_queries")
+    seq_len = positive_int(seq_len, "seq_len")
+    n_sequences = positive_int(n_sequences, "n_sequences")
+    if n_pairs > keys.size:
+        raise ValueError(f"n_pairs={n_pairs} distinct keys do not fit in a vocabulary of {vocab_size} "
+                         f"tokens, which has {keys.size} key tokens; use vocab_size >= {2 * n_pairs + 2}")
+    if n_queries > n_pairs:
+        raise ValueError(f"n_queries={n_queries} must not exceed n_pairs={n_pairs}: each query asks for a distinct stored key")
+    if seq_len < 2 * n_pairs + n_queries:
+        raise ValueError(f"seq_len={seq_len} is too short for {n_pairs} pairs (2 tokens each) and "
+                         f"{n_queries} queries; it must be at least {2 * n_pairs + n_queries}")
+    rng = rng_from(seed)
+    B, N, tail = n_sequences, n_pairs, seq_len - 2 * n_pairs
+    rows = np.arange(B)[:, None]
+    stored_keys = keys[np.argsort(rng.random((B, keys.size)), axis=1)[:, :N]]
+    stored_values = rng.choice(values, size=(B, N))
+    asked = np.argsort(rng.random((B, N)), axis=1)[:, :n_queries]  # which pairs are queried
+    where = 2 * N + np.sort(np.argsort(rng.random((B, tail)), axis=1)[:, :n_queries], axis=1)
+
+    inputs = np.full((B, seq_len), FILLER, dtype=np.int64)
+    inputs[:, 0:2 * N:2], inputs[:, 1:2 * N:2] = stored_keys, stored_values
+    inputs[rows, where] = stored_keys[rows, asked]
+    targets = np.full((B, seq_len), -1, dtype=np.int64)
+    targets[rows, where] = stored_values[rows, asked]
+    return MQAR(inputs, targets)
