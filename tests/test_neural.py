@@ -346,3 +346,24 @@ def test_mlp_memory_state_holds_the_momentum_only_when_it_is_carried(eta):
     else:
         assert set(memory.state) == {"W1", "b1", "W2", "b2", "S_W1", "S_b1", "S_W2", "S_b2"}
         assert memory.state_size == 2 * n_params
+
+
+def test_mlp_gradients_match_autograd():
+    # A second, independent algorithm: reverse-mode autodiff of the same loss.
+    import autograd
+    import autograd.numpy as anp
+
+    rng = np.random.default_rng(33)
+    memory = kvmem.MLPMemory(d_hidden=7, seed=4, output_scale=1.0)
+    memory._init_params(5, 3)
+    key, value = rng.normal(size=5), rng.normal(size=3)
+
+    def loss(params):
+        hidden = anp.tanh(anp.dot(params["W1"], key) + params["b1"])
+        return anp.sum((anp.dot(params["W2"], hidden) + params["b2"] - value) ** 2)
+
+    expected = autograd.grad(loss)(memory.params)
+    value_by_hand, grads = kvmem.mlp_loss_and_gradients(memory.params, key, value)
+    assert value_by_hand == pytest.approx(float(loss(memory.params)), rel=1e-12)
+    for name in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
