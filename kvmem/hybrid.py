@@ -40,9 +40,12 @@ class SummaryWindow(Memory):
 
 class InfiniAttention(Memory):
     """Infini-attention style: local attention over the last n_c pairs, plus a linear (outer
-    product) memory of every pair that has left the window, mixed by a gate g:
+    product) memory of every pair that has left the window, mixed by a fixed gate g:
         g * Att(q, window) + (1 - g) * M phi(q) / (z . phi(q)).
-    Munkhdalai et al. (2024) use phi = elu + 1 with the normaliser (the default) and learn g;
+    Munkhdalai et al. (2024) use phi = elu + 1 with the normaliser (the default), but attend
+    locally within a segment, write the memory a whole segment at a time, and mix the reads as
+    sigmoid(b) * memory + (1 - sigmoid(b)) * local with one learned scalar b per head; here the
+    window slides, each pair is written when it leaves it, and g weighs the local read.
     `normalise=False` reads M phi(q) instead, for the chapter's comparison.
     """
 

@@ -42,6 +42,8 @@ class LinearAttention(Memory):
 
     The read depends on the query: M_i phi(q) / (z_i . phi(q)) with the normaliser, or
     M_i phi(q) without it (`normalise=False`, used to study capacity with phi = identity).
+    Without the normaliser no read needs z, so the memory neither keeps it nor counts it in
+    its state: d_v d_phi numbers instead of d_v d_phi + d_phi.
     """
 
     def __init__(self, phi="elu+1", normalise: bool = True) -> None:
@@ -55,9 +57,11 @@ class LinearAttention(Memory):
         f = self.phi(key)
         if self.M is None:
             self.M = np.zeros((value.shape[0], f.shape[0]))
-            self.z = np.zeros(f.shape[0])
+            if self.normalise:
+                self.z = np.zeros(f.shape[0])
         self.M += np.outer(value, f)
-        self.z += f
+        if self.normalise:
+            self.z += f
 
     def read(self, query) -> np.ndarray:
         f = self.phi(self._check_query(query))
@@ -70,7 +74,9 @@ class LinearAttention(Memory):
         return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {} if self.M is None else {"M": self.M, "z": self.z}
+        if self.M is None:
+            return {}
+        return {"M": self.M, "z": self.z} if self.normalise else {"M": self.M}
 
 
 class DeltaRule(Memory):
@@ -111,7 +117,7 @@ class DeltaRule(Memory):
 
 
 def mlp_forward(params: dict, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """M(k) = W2 tanh(W1 k + b1) + b2; returns (M(k), hidden h)."""
+    """M(k) = W2 a + b2 with the hidden units a = tanh(W1 k + b1); returns (M(k), a)."""
     hidden = np.tanh(params["W1"] @ key + params["b1"])
     return params["W2"] @ hidden + params["b2"], hidden
 
@@ -119,8 +125,9 @@ def mlp_forward(params: dict, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def mlp_loss_and_gradients(params: dict, key: np.ndarray, value: np.ndarray) -> tuple[float, dict]:
     """l = ||M(k) - v||^2 and its gradients, written out by hand (backpropagation).
 
-        e = 2 (M(k) - v)                 dl/dW2 = e h^T,   dl/db2 = e
-        delta = (W2^T e) * (1 - h^2)     dl/dW1 = delta k^T, dl/db1 = delta
+        e = 2 (M(k) - v)                 dl/dW2 = e a^T,     dl/db2 = e
+        delta = (W2^T e) * (1 - a^2)     dl/dW1 = delta k^T, dl/db1 = delta
+    where a = tanh(W1 k + b1) are the hidden units (tanh' = 1 - tanh^2).
     """
     output, hidden = mlp_forward(params, key)
     error = 2.0 * (output - value)
@@ -180,17 +187,23 @@ class MLPMemory(Memory):
         return mlp_forward(self.params, self._check_query(query))[0]
 
     def _state(self) -> dict[str, np.ndarray]:
-        """The weights and their momentum S: the next update needs both."""
+        """The weights, and their momentum S when eta > 0: what the next update and read need.
+
+        With eta = 0 the update S_i = -theta g does not depend on S_{i-1}, so the momentum is
+        not carried from one step to the next and is not part of the state.
+        """
         if self.params is None:
             return {}
+        if self.eta == 0:
+            return dict(self.params)
         return {**self.params, **{f"S_{name}": s for name, s in self.momentum.items()}}
 
 
 class RNNMemory(Memory):
-    """An RNN hidden state as memory: h_i = tanh(W_h h_{i-1} + W_k k_i + W_v v_i).
+    """An RNN state as memory: r_i = tanh(W_r r_{i-1} + W_k k_i + W_v v_i), with d_hidden units.
 
-    The weights are random and fixed (seeded), with W_h scaled to spectral radius `rho` < 1 so
-    that old inputs fade. The read W_o h_i ignores the query: an untrained cell has no way to
+    The weights are random and fixed (seeded), with W_r scaled to spectral radius `rho` < 1 so
+    that old inputs fade. The read W_o r_i ignores the query: an untrained cell has no way to
     choose what to read; training all four matrices is what makes an RNN useful.
     """
 
@@ -199,25 +212,25 @@ class RNNMemory(Memory):
         self.d_hidden = positive_int(d_hidden, "d_hidden")
         self.rho = unit_interval(rho, "rho")
         self.rng = np.random.default_rng(seed)
-        self.h: np.ndarray | None = None
+        self.r: np.ndarray | None = None
 
     def _init_weights(self, d_k: int, d_v: int) -> None:
-        h = self.d_hidden
-        W_h = self.rng.normal(0, 1, (h, h))
-        self.W_h = W_h * self.rho / np.max(np.abs(np.linalg.eigvals(W_h)))
-        self.W_k = self.rng.normal(0, 1 / np.sqrt(d_k), (h, d_k))
-        self.W_v = self.rng.normal(0, 1 / np.sqrt(d_v), (h, d_v))
+        d_r = self.d_hidden
+        W_r = self.rng.normal(0, 1, (d_r, d_r))
+        self.W_r = W_r * self.rho / np.max(np.abs(np.linalg.eigvals(W_r)))
+        self.W_k = self.rng.normal(0, 1 / np.sqrt(d_k), (d_r, d_k))
+        self.W_v = self.rng.normal(0, 1 / np.sqrt(d_v), (d_r, d_v))
         self.W_o = np.linalg.pinv(self.W_v)  # reads back the value direction of the input
-        self.h = np.zeros(h)
+        self.r = np.zeros(d_r)
 
     def _update(self, key, value) -> None:
-        if self.h is None:
+        if self.r is None:
             self._init_weights(key.shape[0], value.shape[0])
-        self.h = np.tanh(self.W_h @ self.h + self.W_k @ key + self.W_v @ value)
+        self.r = np.tanh(self.W_r @ self.r + self.W_k @ key + self.W_v @ value)
 
     def read(self, query) -> np.ndarray:
         self._check_query(query)
-        return self.W_o @ self.h
+        return self.W_o @ self.r
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {} if self.h is None else {"h": self.h}
+        return {} if self.r is None else {"r": self.r}

@@ -120,8 +120,8 @@ def test_rnn_state_is_fixed_and_bounded():
     memory = kvmem.RNNMemory(d_hidden=32, rho=0.9, seed=0)
     kvmem.run(memory, rng.normal(size=(200, 4)) * 100, rng.normal(size=(200, 4)))
     assert memory.state_size == 32
-    assert np.all(np.abs(memory.h) <= 1)  # tanh saturates at 1.0 in floating point
-    assert np.max(np.abs(np.linalg.eigvals(memory.W_h))) == pytest.approx(0.9)
+    assert np.all(np.abs(memory.r) <= 1)  # tanh saturates at 1.0 in floating point
+    assert np.max(np.abs(np.linalg.eigvals(memory.W_r))) == pytest.approx(0.9)
 
 
 def test_infini_attention_mixes_window_and_linear_memory():
@@ -304,3 +304,66 @@ def test_recall_by_age_splits_the_hits_into_older_and_newest_pairs():
     np.testing.assert_allclose(15 * old + 5 * recent, 1.0)  # exactly one hit in all 20 pairs, per seed
     window = experiments.recall_by_age({"window": lambda: kvmem.SlidingWindow(5)}, 20, 5, d=16, seeds=range(4))
     np.testing.assert_array_equal(window["window"][1], 1.0)  # long keys: the window recalls its own pairs
+
+
+def test_linear_attention_without_normaliser_keeps_only_M():
+    # Without the normaliser the read is M q, which needs no z: the state is the d_v x d_k matrix.
+    rng = np.random.default_rng(31)
+    keys, values = rng.normal(size=(9, 5)), rng.normal(size=(9, 3))
+    plain = kvmem.LinearAttention(phi="identity", normalise=False)
+    kvmem.run(plain, keys, values)
+    assert set(plain.state) == {"M"}
+    assert plain.state_size == 3 * 5
+    M = sum(np.outer(v, k) for k, v in zip(keys, values))  # the definition, summed afresh
+    q = rng.normal(size=5)
+    np.testing.assert_allclose(plain.read(q), M @ q, rtol=1e-12)
+    normalised = kvmem.LinearAttention(phi="identity", normalise=True)
+    kvmem.run(normalised, keys, values)
+    assert normalised.state_size == 3 * 5 + 5  # M and z = sum_j phi(k_j)
+    np.testing.assert_allclose(normalised.state["z"], keys.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(normalised.read(q), M @ q / (keys.sum(axis=0) @ q), rtol=1e-12)
+
+
+@pytest.mark.parametrize("eta", [0.0, 0.3])
+def test_mlp_memory_state_holds_the_momentum_only_when_it_is_carried(eta):
+    rng = np.random.default_rng(32)
+    d_k, d_v, h = 4, 3, 6
+    memory = kvmem.MLPMemory(d_hidden=h, theta=0.01, eta=eta, alpha=0.1, seed=3, output_scale=1.0)
+    keys, values = rng.normal(size=(3, d_k)), rng.normal(size=(3, d_v))
+    memory._init_params(d_k, d_v)
+    params = {name: p.copy() for name, p in memory.params.items()}
+    for k, v in zip(keys, values):
+        memory.update(k, v)
+        if eta == 0:  # S_i = -theta g: nothing carried from the step before
+            _, grads = kvmem.mlp_loss_and_gradients(params, k, v)
+            params = {name: 0.9 * params[name] - 0.01 * grads[name] for name in params}
+    n_params = h * d_k + h + d_v * h + d_v
+    if eta == 0:
+        assert set(memory.state) == {"W1", "b1", "W2", "b2"}
+        assert memory.state_size == n_params
+        for name in params:
+            np.testing.assert_allclose(memory.params[name], params[name], rtol=1e-12, atol=1e-15)
+    else:
+        assert set(memory.state) == {"W1", "b1", "W2", "b2", "S_W1", "S_b1", "S_W2", "S_b2"}
+        assert memory.state_size == 2 * n_params
+
+
+def test_mlp_gradients_match_autograd():
+    # A second, independent algorithm: reverse-mode autodiff of the same loss.
+    import autograd
+    import autograd.numpy as anp
+
+    rng = np.random.default_rng(33)
+    memory = kvmem.MLPMemory(d_hidden=7, seed=4, output_scale=1.0)
+    memory._init_params(5, 3)
+    key, value = rng.normal(size=5), rng.normal(size=3)
+
+    def loss(params):
+        hidden = anp.tanh(anp.dot(params["W1"], key) + params["b1"])
+        return anp.sum((anp.dot(params["W2"], hidden) + params["b2"] - value) ** 2)
+
+    expected = autograd.grad(loss)(memory.params)
+    value_by_hand, grads = kvmem.mlp_loss_and_gradients(memory.params, key, value)
+    assert value_by_hand == pytest.approx(float(loss(memory.params)), rel=1e-12)
+    for name in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_allclose(grads[name], expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
