@@ -40,8 +40,8 @@ def public_lines() -> set[str]:
 
 
 def solution_lines() -> list[str]:
-    """Every substantial line inside a solution region of the solution masters that the chapters
-    and exercises do not also hold (a plotting line that a chapter shares is not an answer)."""
+    """Every substantial line inside a solution region of the solution masters that no line of the
+    chapters and exercises contains (a plotting line that a chapter shares is not an answer)."""
     public = public_lines()
     lines = []
     for master in sorted((ROOT / "solutions").glob("chapter*.ipynb")):
@@ -52,7 +52,7 @@ def solution_lines() -> list[str]:
                     inside = True
                 elif END.search(line):
                     inside = False
-                elif inside and len(line.strip()) >= 25 and line.strip() not in public:
+                elif inside and len(line.strip()) >= 25 and not any(line.strip() in p for p in public):
                     lines.append(line.strip())
     return lines
 
