@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import ast
+import re
 import symtable
 
 import nbformat
 
 from .readback import Unreadable, read_regular_file
 
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NOTEBOOK_CAP = 200 * 2**20  # bytes of the file, outputs included
 CODE_CAP = 2 * 2**20        # characters of code, once the outputs are dropped
 DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "__builtins__",
@@ -96,13 +98,15 @@ def _scopes(table):
         yield from _scopes(child)
 
 
-def names_of(source: str) -> tuple[set[str], set[str]] | None:
-    """(names the cell binds or changes, global names it uses), or None if it cannot be analysed."""
+def names_of(source: str) -> tuple[set[str], set[str], bool]:
+    """(names the cell binds or changes, global names it uses, whether it must run anyway).
+    A cell that cannot be analysed (dynamic names, magics, a syntax error) must run, and is
+    taken to use every identifier in its text."""
     try:
         tree = ast.parse(source)
         table = symtable.symtable(source, "<cell>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+        return set(), set(IDENTIFIER.findall(source)), True
     binds, uses = _mutated(tree), set()
     for scope in _scopes(table):
         top = scope.get_type() == "module"
@@ -113,8 +117,8 @@ def names_of(source: str) -> tuple[set[str], set[str]] | None:
             if symbol.is_referenced() and (top or symbol.is_global()):
                 uses.add(name)
     if uses & DYNAMIC or any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree)):
-        return None
-    return binds, uses
+        return binds, uses | set(IDENTIFIER.findall(source)), True
+    return binds, uses, False
 
 
 def graded_cells(sources: list[str], answer_names: set[str]) -> list[int]:
@@ -124,11 +128,11 @@ def graded_cells(sources: list[str], answer_names: set[str]) -> list[int]:
     changed = True
     while changed:
         changed = False
-        for index, names in enumerate(analysed):
-            if index in graded or not (names is None or names[0] & needed):
+        for index, (binds, uses, must_run) in enumerate(analysed):
+            if index in graded or not (must_run or binds & needed):
                 continue
             graded.add(index)
-            needed |= names[1] if names else set()
+            needed |= uses
             changed = True
     return sorted(graded)
 

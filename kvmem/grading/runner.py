@@ -33,17 +33,28 @@ class CellTimeout(BaseException):
     """Raised by the alarm when a cell runs past its time."""
 
 
-GRACE = 2.0          # seconds a cell may go on swallowing CellTimeout before it is abandoned
+GRACE = 5.0          # seconds a cell may go on swallowing CellTimeout before it is abandoned
 _armed = False
 _deadline = 0.0
 _abandon = None      # set by main: collects the answers as they stand and exits
+_fork = os.fork
+RUNNER_PID = os.getpid()
+
+
+def _no_fork():
+    raise CellTimeout()
 
 
 def _alarm(signum, frame):
+    if os.getpid() != RUNNER_PID:  # a process the notebook forked, which inherited the signal
+        os._exit(1)
     if not _armed:
         return
     if time.monotonic() > _deadline + GRACE and _abandon is not None:
         _abandon()   # a cell that swallows every CellTimeout: grade what is defined, never return
+    # A fork bomb spends its time in fork's at-fork hooks, where Python swallows exceptions:
+    # past its time, fork itself raises.
+    os.fork = _no_fork
     end_strays()
     raise CellTimeout()
 
@@ -60,6 +71,7 @@ def disarm():
     global _armed
     _armed = False
     signal.setitimer(signal.ITIMER_REAL, 0)
+    os.fork = _fork
 
 
 def end_strays():
@@ -163,7 +175,9 @@ _elements_left = MAX_ELEMENTS  # for the answer being exported: many references 
 def _array_descriptor(array, np):
     """An array of numbers as .npy bytes (float16/32/64 keep their type; others become float64)."""
     if array.dtype.kind == "c":
-        raise TypeError("complex numbers")
+        if np.any(array.imag != 0):
+            raise TypeError("complex numbers with an imaginary part")
+        array = array.real
     if array.dtype.kind not in "fiub":
         array = np.asarray(array, dtype=np.float64)  # object arrays of numbers, Fractions...
     global _elements_left
@@ -230,7 +244,7 @@ def answer_record(exercise, namespace, inputs, np):
 def collect(exercise, namespace, inputs, timeout, send, np):
     """Collect one exercise in a forked child with `timeout` seconds (a SIGKILL at the end: no
     loop can swallow it); the parent sends a record of its own if the child sends none."""
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         signal.setitimer(signal.ITIMER_REAL, 0)
         try:
@@ -286,6 +300,7 @@ def prepare(job):
         os.dup2(quiet, fd)
     sys.stdin = open(os.devnull)
     signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a file too large fails its write, not the notebook
     return results
 
 

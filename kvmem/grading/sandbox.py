@@ -355,9 +355,9 @@ def _execute(config: dict, wall_seconds: float, exercise_ids: set[str]) -> RunRe
         status, detail = _failure_status(process.returncode, bytes(errors_pipe.data))
     else:
         status, detail = "ok", ""
-    if status != "ok" and not answers.records:
-        return RunResult(status, detail, answers.cell_errors, {}, seconds)
-    return RunResult(status, detail, answers.cell_errors, answers.records, seconds)
+    # Answers count only from a runner that finished: one that exited early may have written
+    # records of its own making.
+    return RunResult(status, detail, answers.cell_errors, answers.records if status == "ok" else {}, seconds)
 
 
 def _kill_group(pid: int) -> None:

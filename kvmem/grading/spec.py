@@ -93,7 +93,9 @@ def compare(expected, got, name: str, rtol: float = 1e-6, atol: float = 1e-8) ->
     if getattr(got, "dtype", None) in (np.float16, np.float32):  # single precision: its own rounding
         rtol, atol = max(rtol, SINGLE_RTOL), max(atol, SINGLE_RTOL * float(np.max(np.abs(expected), initial=1.0)))
     try:
-        got = np.asarray(got, dtype=float)
+        if np.iscomplexobj(got) and np.any(np.imag(got) != 0):
+            raise TypeError("complex")
+        got = np.asarray(np.real(got) if np.iscomplexobj(got) else got, dtype=float)
     except (TypeError, ValueError, OverflowError):
         return False, f"{name} should be numbers; got something that is not ({type(got).__name__})"
     if got.shape != expected.shape:

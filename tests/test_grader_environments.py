@@ -1,0 +1,95 @@
+"""The grader outside the happy path: the same grade every run (and a replay that shows it),
+no sandbox at all, root without CAP_SYS_ADMIN, and an ordinary user."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_autograder import FULL, GRADED, MASTER, master_cells, notebook, region
+
+FLOAT32_2_1 = "    return keys.astype(np.float32)[: i + 1].mean(axis=0)"
+
+
+def grade(submissions: Path, out: Path, *extra: str, env=None, prefix=()) -> subprocess.CompletedProcess:
+    command = [*prefix, sys.executable, "-m", "kvmem.grading.cli", str(submissions), "--chapter", "2", "--out", str(out),
+               "--workers", "2", "--cell-timeout", "5", *extra]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def gradebook(out: Path) -> dict[str, dict]:
+    return {g["student"]: g for g in json.loads((out / "results.json").read_text())["submissions"]}
+
+
+def test_forty_identical_notebooks_get_forty_identical_scores_and_replay(tmp_path):
+    submissions = tmp_path / "subs"
+    submissions.mkdir()
+    text = notebook(region(master_cells(), "2.1", FLOAT32_2_1))
+    for k in range(40):
+        (submissions / f"student{k:02d}.ipynb").write_text(text)
+    result = grade(submissions, tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    grades = gradebook(tmp_path / "out")
+    assert len(grades) == 40 and {g["total"] for g in grades.values()} == {FULL}
+    assert len({json.dumps(g["seeds"]) for g in grades.values()}) == 40  # each student has inputs of their own
+    record = next((tmp_path / "out" / "results").glob("student07-*.json"))
+    replay = subprocess.run([sys.executable, "-m", "kvmem.grading.cli", "--replay", str(record)], capture_output=True, text=True)
+    assert replay.returncode == 0, replay.stderr[-2000:]
+    replayed = json.loads(replay.stdout)
+    assert replayed["same"] and replayed["replayed"]["seeds"] == grades["student07"]["seeds"]
+
+
+def one_correct_and_one_cheat(folder: Path) -> Path:
+    submissions = folder / "subs"
+    submissions.mkdir()
+    (submissions / "honest.ipynb").write_text(MASTER.read_text())
+    (submissions / "wrong.ipynb").write_text(notebook(region(master_cells(), "2.1", "    return keys[0]")))
+    (submissions / "slow_plots.ipynb").write_text(notebook(master_cells() + ["import time\ntime.sleep(30)\nplt.plot([1])"]))
+    (submissions / "exits.ipynb").write_text(notebook(master_cells() + ["import os\nos._exit(1)" + GRADED]))
+    return submissions
+
+
+def test_without_a_sandbox_the_grades_are_right_and_the_log_says_so_loudly(tmp_path):
+    result = grade(one_correct_and_one_cheat(tmp_path), tmp_path / "out", env={"KVMEM_GRADE_ISOLATION": "none"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "WARNING: NO SANDBOX" in result.stderr
+    grades = gradebook(tmp_path / "out")
+    assert {name: (g["total"], g["status"], g["isolation"]) for name, g in grades.items()} == {
+        "honest": (FULL, "ok", "none"), "wrong": (FULL - 2, "ok", "none"), "slow_plots": (FULL, "ok", "none"),
+        "exits": (0, "exit", "none")}
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv")
+def test_root_without_cap_sys_admin_still_grades_in_full(tmp_path):
+    result = grade(one_correct_and_one_cheat(tmp_path), tmp_path / "out",
+                   prefix=("setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert gradebook(tmp_path / "out")["honest"]["total"] == FULL
+
+
+def runs_as_nobody() -> bool:
+    """Whether this Python (and the worktree) can be used by an ordinary user here."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return False
+    probe = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable, "-c",
+                            f"import sys; sys.path.insert(0, {str(ROOT)!r}); import kvmem.grading"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not runs_as_nobody(), reason="this Python or the worktree is not usable by an ordinary user here")
+def test_an_ordinary_user_grades_in_full(tmp_path):
+    os.chmod(tmp_path, 0o777)
+    submissions = one_correct_and_one_cheat(tmp_path)
+    os.chmod(submissions, 0o755)
+    out = tmp_path / "out"
+    result = grade(submissions, out, prefix=("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"),
+                   env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert gradebook(out)["honest"]["total"] == FULL
