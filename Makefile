@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book test env vendor browser cache-check clean benchmarks solutions
+.PHONY: book test env vendor browser sandbox cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -23,7 +23,7 @@ cache-check:
 	  rm -rf _build/.jupyter_cache _build/.doctrees; mkdir -p _build; echo "$$hash" > _build/.inputs-hash; \
 	  echo "kvmem or benchmark results changed: notebooks will run again"; fi
 
-test: book browser
+test: book browser sandbox
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
@@ -51,6 +51,12 @@ $(VENDOR_STAMP): package.json package-lock.json
 browser:
 	@test -n "$$KVMEM_CHROMIUM" || command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+# The autograder runs each submission in a bubblewrap sandbox (Debian's bubblewrap); without it,
+# it grades with resource limits only and says so.
+sandbox:
+	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; }
 
 # Re-run the solution masters (they are committed with their outputs) and regenerate exercises/.
 solutions: $(ENV_STAMP)

@@ -8,8 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import numpy
 import pytest
 
 from conftest import ROOT
@@ -74,22 +76,39 @@ def test_root_without_cap_sys_admin_still_grades_in_full(tmp_path):
     assert gradebook(tmp_path / "out")["honest"]["total"] == FULL
 
 
-def runs_as_nobody() -> bool:
-    """Whether this Python (and the worktree) can be used by an ordinary user here."""
+AS_NOBODY = ("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups")
+SITE = str(Path(numpy.__file__).resolve().parent.parent)
+
+
+def python_for_nobody() -> str | None:
+    """A Python an ordinary user can run, and start again from itself (the grader does): this
+    one, or the system's Python of the same version with this environment's packages."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        return False
-    probe = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", sys.executable, "-c",
-                            f"import sys; sys.path.insert(0, {str(ROOT)!r}); import kvmem.grading"], capture_output=True)
-    return probe.returncode == 0
+        return None
+    for python in (sys.executable, f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"):
+        probe = subprocess.run([*AS_NOBODY, python, "-c", "import subprocess, sys, kvmem.grading, nbformat; "
+                                "subprocess.run([sys.executable, '-c', 'pass'], check=True)"],
+                               capture_output=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{SITE}"})
+        if probe.returncode == 0:
+            return python
+    return None
 
 
-@pytest.mark.skipif(not runs_as_nobody(), reason="this Python or the worktree is not usable by an ordinary user here")
-def test_an_ordinary_user_grades_in_full(tmp_path):
-    os.chmod(tmp_path, 0o777)
-    submissions = one_correct_and_one_cheat(tmp_path)
-    os.chmod(submissions, 0o755)
-    out = tmp_path / "out"
-    result = grade(submissions, out, prefix=("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"),
-                   env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert gradebook(out)["honest"]["total"] == FULL
+@pytest.mark.skipif(python_for_nobody() is None, reason="no Python here that an ordinary user can run")
+def test_an_ordinary_user_grades_in_full():
+    folder = Path(tempfile.mkdtemp(prefix="kvmem-nobody-"))  # pytest's own folders are private to root
+    try:
+        os.chmod(folder, 0o777)
+        submissions = one_correct_and_one_cheat(folder)
+        out = folder / "out"
+        command = [*AS_NOBODY, python_for_nobody(), "-m", "kvmem.grading.cli", str(submissions), "--chapter", "2",
+                   "--out", str(out), "--workers", "2"]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=600,
+                                env={**os.environ, "PYTHONPATH": f"{ROOT}:{SITE}", "HOME": str(folder)})
+        assert result.returncode == 0, result.stderr[-2000:]
+        grades = gradebook(out)
+        assert {name: (g["total"], g["status"]) for name, g in grades.items()} == {
+            "honest": (FULL, "ok"), "wrong": (FULL - 2, "ok"), "slow_plots": (FULL, "ok"), "exits": (0, "exit")}
+        assert grades["honest"]["isolation"] == "bwrap"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

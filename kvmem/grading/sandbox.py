@@ -147,9 +147,24 @@ class View:
                  (str(HERE / "runner.py"), "/sandbox/runner.py"), (str(self.matplotlib_cache), "/sandbox/matplotlib-cache")]
         return binds + [(path, f"/sandbox/site/{name}") for path, name in self.third_party]
 
+    def usable_by_others(self) -> bool:
+        """Whether another user can run this Python on these folders (without a sandbox, as
+        root, the runner then gets a uid of its own)."""
+        return all(_others_can_read(Path(p)) for p in [self.python, self.prefix, str(HERE / "runner.py"), *self.host_path()])
+
     def host_path(self) -> list[str]:
         """sys.path of a runner without sandbox: the stub first, then the real site-packages."""
         return [str(self.site)] + sorted({os.path.dirname(path) for path, _ in self.third_party})
+
+
+def _others_can_read(path: Path) -> bool:
+    """Every folder above `path` is traversable by others, and `path` readable by them."""
+    try:
+        if not os.stat(path).st_mode & stat.S_IROTH:
+            return False
+        return all(os.stat(folder).st_mode & stat.S_IXOTH for folder in path.resolve().parents)
+    except OSError:
+        return False
 
 
 def _third_party() -> tuple[tuple[str, str], ...]:
@@ -307,6 +322,8 @@ def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, 
     submission does. (`hide` is kept for callers of the older API: the sandbox shows nothing
     but what View.binds names, so there is nothing to hide.)"""
     mode, view = isolation_mode(), view_for(base)
+    if mode != "bwrap" and uid is not None and not view.usable_by_others():
+        uid = None  # no sandbox, and Python is not usable by another user: it runs as this user
     workdir = "/work" if mode == "bwrap" else tempfile.mkdtemp(prefix="submission-", dir=base)
     if mode != "bwrap" and uid is not None:
         os.chown(workdir, uid, uid)
