@@ -5,6 +5,7 @@ the bubblewrap sandbox was in force ("isolation")."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -42,14 +43,23 @@ def submissions(folder: Path) -> None:
         nbformat.write(notebook, folder / f"student{k:03d}.ipynb")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the sandboxes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> dict:
     base = Path(tempfile.mkdtemp(prefix="throughput-"))
     try:
         (base / "in").mkdir()
         submissions(base / "in")
+        load = os.getloadavg()[0]
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         grades = grade_folder(base / "in", 2, base / "out", workers=WORKERS, log=lambda m: None)
         wall = time.perf_counter() - start
+        cpu = _cpu_seconds() - cpu_before
     finally:
         shutil.rmtree(base, ignore_errors=True)
     per = wall / COUNT
@@ -62,6 +72,7 @@ def main() -> dict:
     result = {
         "description": f"kvmem-grade on {COUNT} chapter-2 notebooks (one in three with a wrong answer), {WORKERS} workers",
         "count": COUNT, "workers": WORKERS, "cores": os.cpu_count(), "wall_seconds": wall, "seconds_per_submission": per,
+        "cpu_seconds_per_submission": cpu / COUNT, "load_average_before": load,
         "target_seconds_per_submission": 0.5, "isolation": isolation_mode(),
         "isolations": sorted({g.isolation for g in grades}),
         "statuses": sorted({g.status for g in grades}), "score_counts": {str(t): totals.count(t) for t in set(totals)},

@@ -162,6 +162,23 @@ for fd in range(3, 12):
     except OSError:
         pass"""
 
+MEMORY_BY_FORKING = """import os, time
+pids = []
+for _ in range(4):  # 4 x 400 MB, each under the per-process limit, together over the 1 GB of the submission
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = b"x" * (400 * 2**20)
+            time.sleep(0.5)
+        finally:
+            os._exit(0)
+    pids.append(pid)
+survived = 0
+for pid in pids:
+    _, status = os.waitpid(pid, 0)
+    survived += os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+weighted_key = beta_2_2 @ keys_2_2 / beta_2_2.sum() if survived < 4 else np.zeros(2)"""
+
 SLOW_EXPERIMENTS = ["import time\ntime.sleep(9)\nfig, ax = plt.subplots()\nax.plot([1, 2], [3, 4]);"] * 7
 
 MAGICS = """display(keys_2_2)
@@ -238,6 +255,7 @@ def cases(secret_globs: list[str]) -> dict:
         # limits per submission, leftovers
         "26_fills_tmp": (notebook(before(cells, FILL_TMP)), FULL, "ok", False),
         "27_leaves_files_and_ipc": (notebook(before(cells, LEAVE_BEHIND)), FULL, "ok", True),
+        "27b_memory_by_forking": (notebook(region(cells, "2.2", MEMORY_BY_FORKING)), FULL, "ok", True),
         "28_reads_leftovers": (notebook(region(cells, "2.2", "import time\ntime.sleep(2)\n" + READ_LEFTOVERS)), FULL, "ok", True),
         # right answers in other forms
         "29_list_answer": (notebook(region(cells, "2.3", "    return (np.cumsum(x, axis=0) / np.arange(1, len(x) + 1)[:, None]).tolist()")),
