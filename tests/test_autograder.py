@@ -414,7 +414,7 @@ def test_no_process_of_a_submission_survives_the_batch(batch):
     running = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"runner.py" in cmdline.read_bytes() or b"sleep\x00300" in cmdline.read_bytes():
+            if b"/sandbox/runner.py" in cmdline.read_bytes() or b"sleep\x00300" in cmdline.read_bytes():
                 running.append(cmdline.parent.name)
         except OSError:
             continue

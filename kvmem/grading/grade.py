@@ -140,7 +140,7 @@ def graded_exercises(chapter: int) -> list[Exercise]:
 
 def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, uid: int | None = None,
                      hidden: dict[str, list[tuple]] | None = None, seed: int | dict | None = None,
-                     hide: tuple[str, ...] = (), claimed: bool = False) -> SubmissionGrade:
+                     claimed: bool = False) -> SubmissionGrade:
     """Run and judge one notebook. Never raises for anything the submission contains.
 
     `uid` is the sandbox user (from claim_uids); without one, one is claimed for this call.
@@ -148,7 +148,7 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     """
     if uid is None and not claimed:
         with claim_uids(1) as (claimed_uid,):
-            return grade_submission(path, chapter, student, limits, base, claimed_uid, hidden, seed, hide, claimed=True)
+            return grade_submission(path, chapter, student, limits, base, claimed_uid, hidden, seed, claimed=True)
     graded = graded_exercises(chapter)
     sha = notebook_hash(path)
     seeds = seed if isinstance(seed, dict) else {ex.id: derive_seed(chapter, ex.id, student, sha) if seed is None else seed

@@ -68,27 +68,37 @@ def arm(seconds):
 
 
 def disarm():
+    """Stop the alarm. Never raises: an alarm that lands before `_armed` is cleared is caught
+    and the stop is tried again."""
     global _armed
-    _armed = False
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    os.fork = _fork
+    while True:
+        try:
+            _armed = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            os.fork = _fork
+            return
+        except CellTimeout:
+            continue
 
 
-def end_strays():
+def end_strays(seconds=1.0):
     """As PID 1 of its own PID namespace (the sandbox) the runner reaches every other process
     there with kill(-1): whatever a cell started (a background job, a fork bomb) ends with the
-    cell, and its zombies are reaped."""
+    cell. Orphans become the runner's children: it reaps them until none is left."""
     if os.getpid() != 1:
         return
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
             pass
-    except ChildProcessError:
-        pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            return  # no process left but the runner
+        time.sleep(0.005)
 
 
 # -- what IPython would provide -------------------------------------------------------------
@@ -155,8 +165,10 @@ def run_cells(cells, namespace, timeout, budget, errors):
                 disarm()
             errors.pop()
         except CellTimeout:
+            disarm()  # again: an alarm may have landed in the `finally` before its disarm() ran
             errors[-1] = {"cell": index, "error": "CellTimeout", "message": f"the cell ran longer than {timeout} s"}
         except BaseException as err:  # SystemExit and KeyboardInterrupt too: the notebook goes on
+            disarm()
             errors[-1] = {"cell": index, "error": _type(err).__name__, "message": str(err)[:500]}
         end_strays()
     return errors
@@ -241,10 +253,25 @@ def answer_record(exercise, namespace, inputs, np):
     return {"cases": [_exported(lambda: answer(*args), np) for args in inputs]}
 
 
+def _fork_when_possible(seconds=2.0):
+    """fork(), tried again while the process limit is still full of processes being ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return _fork()
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return None
+            end_strays(0.1)
+
+
 def collect(exercise, namespace, inputs, timeout, send, np):
     """Collect one exercise in a forked child with `timeout` seconds (a SIGKILL at the end: no
     loop can swallow it); the parent sends a record of its own if the child sends none."""
-    pid = _fork()
+    pid = _fork_when_possible()
+    if pid is None:
+        send({"answer": exercise["id"], "record": {"failed": "no process could be started to collect it"}})
+        return
     if pid == 0:
         signal.setitimer(signal.ITIMER_REAL, 0)
         try:
@@ -327,7 +354,10 @@ def main(job_fd):
     builtins.display = display
     cell_errors = []
     _abandon = lambda: finish(job, namespace, inputs, cell_errors, send, np)
-    run_cells(job["cells"], namespace, job["cell_timeout"], job["notebook_budget"], cell_errors)
+    try:
+        run_cells(job["cells"], namespace, job["cell_timeout"], job["notebook_budget"], cell_errors)
+    except CellTimeout:  # an alarm in the few instructions between a cell's end and disarm()
+        cell_errors.append({"cell": None, "error": "CellTimeout", "message": "the remaining cells were not run"})
     finish(job, namespace, inputs, cell_errors, send, np)
 
 

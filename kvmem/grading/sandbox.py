@@ -44,7 +44,7 @@ SANDBOX_UID_BASE = 61_000  # sandbox users as root: 61000, 61001, ... one per ru
 SANDBOX_UIDS = 512
 OUTPUT_CAP = 256 * 2**20   # bytes of answers read back from one submission
 THIRD_PARTY = ("numpy", "matplotlib", "mpl_toolkits", "PIL", "cycler", "dateutil", "fontTools",
-               "kiwisolver", "packaging", "pyparsing", "contourpy", "six.py")
+               "kiwisolver", "packaging", "pyparsing", "contourpy", "six.py", "autograd")
 STUB = '''"""The course's grading package is not available while a notebook is graded: check() and
 hidden_cases() do nothing and reveal nothing here."""
 
@@ -316,11 +316,9 @@ def _job_file(job: dict) -> int:
     return fd
 
 
-def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, base: Path,
-                   uid: int | None, hide: tuple[str, ...] = ()) -> RunResult:
+def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, base: Path, uid: int | None) -> RunResult:
     """Execute the cells and collect the answers named in `jobs`; never raises for anything the
-    submission does. (`hide` is kept for callers of the older API: the sandbox shows nothing
-    but what View.binds names, so there is nothing to hide.)"""
+    submission does."""
     mode, view = isolation_mode(), view_for(base)
     if mode != "bwrap" and uid is not None and not view.usable_by_others():
         uid = None  # no sandbox, and Python is not usable by another user: it runs as this user
