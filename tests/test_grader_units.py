@@ -49,6 +49,7 @@ def test_a_valid_array_is_read_back_exactly():
     (b"", "not a valid .npy"),
     (npy_bytes(np.arange(10.0))[:-8], "truncated"),
     (npy_header((10**6, 10**6)), "claimed shape"),
+    (npy_header((2000, 1000)), "claimed shape"),
     (npy_header((-1,)), "claimed shape"),
     (npy_header((3,), "|O"), "not of floats"),
     (npy_bytes(np.arange(3)), "not of floats"),

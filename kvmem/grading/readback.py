@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.lib import format as npy_format
 
-MAX_ELEMENTS = 10_000_000
+MAX_ELEMENTS = 1_000_000  # numbers in one array read back (the runner sends no more)
 MAX_DEPTH = 4
 MAX_ITEMS = 64
 ARRAY_TYPES = {np.dtype("<f2"), np.dtype("<f4"), np.dtype("<f8")}

@@ -24,7 +24,7 @@ import sys
 import time
 
 _exec, _compile, _isinstance, _type, _write = exec, compile, isinstance, type, os.write
-MAX_ELEMENTS = 10_000_000  # an answer larger than this is not plain data we will send back
+MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will send back
 MAX_ITEMS = 64             # a list or tuple longer than this is sent back as one array
 MAX_DEPTH = 4
 

@@ -42,7 +42,7 @@ from .readback import parse_answers
 HERE = Path(__file__).resolve().parent
 SANDBOX_UID_BASE = 61_000  # sandbox users as root: 61000, 61001, ... one per running submission
 SANDBOX_UIDS = 512
-OUTPUT_CAP = 256 * 2**20   # bytes of answers read back from one submission
+OUTPUT_CAP = 64 * 2**20    # bytes of answers read back from one submission
 THIRD_PARTY = ("numpy", "matplotlib", "mpl_toolkits", "PIL", "cycler", "dateutil", "fontTools",
                "kiwisolver", "packaging", "pyparsing", "contourpy", "six.py", "autograd")
 STUB = '''"""The course's grading package is not available while a notebook is graded: check() and
