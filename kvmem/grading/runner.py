@@ -22,6 +22,7 @@ import shutil
 import signal
 import sys
 import time
+import types
 
 _exec, _compile, _isinstance, _type, _write = exec, compile, isinstance, type, os.write
 MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will send back
@@ -141,6 +142,55 @@ class Shell:
 
 def display(*objects, **kwargs):
     """IPython's display(): nothing is shown while grading."""
+
+
+# -- matplotlib, imported on first use --------------------------------------------------------
+
+LAZY = ("matplotlib", "matplotlib.pyplot")
+
+
+class LazyModule(types.ModuleType):
+    """Stands in sys.modules for a module until something of it is used; then the module is
+    imported and every attribute comes from it. Most graded cells never draw (the grader skips
+    plots), and importing matplotlib.pyplot would cost more than the rest of the grading."""
+
+    def __getattr__(self, attribute):
+        return getattr(load_lazy(self.__name__), attribute)
+
+
+def install_lazy_modules():
+    """matplotlib and matplotlib.pyplot as LazyModules (when matplotlib is there at all)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    package, pyplot = LazyModule("matplotlib"), LazyModule("matplotlib.pyplot")
+    package.__path__ = list(spec.submodule_search_locations)  # `from matplotlib import x` needs it
+    package.pyplot = pyplot
+    sys.modules.update({"matplotlib": package, "matplotlib.pyplot": pyplot})
+    sys.meta_path.insert(0, LazyFinder())
+
+
+class LazyFinder:
+    """Any other matplotlib module imports the real matplotlib first."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.startswith("matplotlib.") and name not in LAZY and _isinstance(sys.modules.get("matplotlib"), LazyModule):
+            load_lazy("matplotlib")
+        return None
+
+
+def load_lazy(name):
+    """The real module for a LazyModule's name (its package first)."""
+    import importlib
+
+    if name == "matplotlib.pyplot":
+        load_lazy("matplotlib")
+    if _isinstance(sys.modules.get(name), LazyModule):
+        del sys.modules[name]
+    return importlib.import_module(name)
 
 
 # -- running the cells ------------------------------------------------------------------------
@@ -347,6 +397,7 @@ def main(job_fd):
     send = sender(prepare(job))
     import numpy as np  # from the sandbox's own view of site-packages
 
+    install_lazy_modules()
     inputs = {k: [tuple(decode_input(a, np) for a in case) for case in cases] for k, cases in job["inputs"].items()}
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     shell = Shell(namespace)
