@@ -9,6 +9,7 @@ import io
 import json
 import os
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -239,3 +240,25 @@ def test_a_lock_folder_made_by_someone_else_is_refused(tmp_path, monkeypatch):
         lock_folder()
     os.chmod(folder, 0o700)
     assert lock_folder() == folder
+
+
+def test_matplotlib_imported_on_first_use_works_as_the_real_one():
+    import subprocess
+    import sys
+
+    code = """import sys
+sys.path.insert(0, sys.argv[1])
+import runner
+runner.install_lazy_modules()
+import matplotlib.pyplot as plt
+from matplotlib import pyplot
+assert type(plt).__name__ == "LazyModule" and pyplot is plt and "matplotlib.colors" not in sys.modules
+from matplotlib.colors import Normalize
+fig, ax = plt.subplots()
+ax.plot([1, 2], [3, 4])
+import matplotlib
+assert matplotlib.get_backend().lower() == "agg" and type(sys.modules["matplotlib.pyplot"]).__name__ == "module"
+print("drawn")"""
+    result = subprocess.run([sys.executable, "-c", code, str(Path(runner.__file__).parent)], capture_output=True, text=True,
+                            env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.stdout.strip() == "drawn", result.stderr
