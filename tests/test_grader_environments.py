@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy
@@ -112,3 +113,33 @@ def test_an_ordinary_user_grades_in_full():
         assert grades["honest"]["isolation"] == "bwrap"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def runner_uids(seconds: float) -> set[int]:
+    """The host uids of sandboxed runners seen in /proc during `seconds`."""
+    seen, deadline = set(), time.monotonic() + seconds
+    while time.monotonic() < deadline and not seen:
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if cmdline.read_bytes().split(b"\0")[3:4] == [b"/sandbox/runner.py"]:  # python -I -S runner.py: not jail, not bwrap
+                    status = (cmdline.parent / "status").read_text()
+                    seen.add(int(next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1]))
+            except (OSError, StopIteration, ValueError):
+                continue
+        time.sleep(0.05)
+    return seen
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or python_for_nobody() is None, reason="needs root and a Python every user can run")
+def test_as_root_each_submission_runs_as_its_own_uid_where_that_uid_can_run_python(tmp_path):
+    """Seen from the host, the sandboxed runner is the claimed sandbox uid, not root."""
+    submissions = tmp_path / "subs"
+    submissions.mkdir()
+    (submissions / "slow.ipynb").write_text(notebook(master_cells() + ["import time\ntime.sleep(4)" + GRADED]))
+    process = subprocess.Popen([python_for_nobody(), "-m", "kvmem.grading.cli", str(submissions), "--chapter", "2",
+                                "--out", str(tmp_path / "out"), "--workers", "1"], stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": f"{ROOT}:{SITE}"})
+    uids = runner_uids(30)
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+    assert uids and all(61_000 <= uid < 61_512 for uid in uids), uids
+    assert gradebook(tmp_path / "out")["slow"]["total"] == FULL

@@ -3,8 +3,8 @@
 Run by the grader for each submission, before any student code. In order, it
   - moves itself into the submission's cgroups (memory and process count for the whole
     submission, when the grader could make them);
-  - without a sandbox, as root, drops to the submission's own unprivileged uid (with a sandbox,
-    bubblewrap gives it that uid inside its user namespace, with no capabilities);
+  - as root, drops to the submission's own unprivileged uid where that uid can run Python
+    (otherwise bubblewrap gives it that uid inside its user namespace, with no capabilities);
   - sets no_new_privs, dies with the grader, sets resource limits (address space, processes,
     file size, CPU time, no core dumps) and closes stdin;
   - executes bubblewrap with the sandbox's arguments (or, where no sandbox can be made, the
@@ -54,8 +54,8 @@ def main():
     else:
         argv = config["command"]
         os.chdir(config["workdir"])
-        if config["uid"] is not None and os.geteuid() == 0:
-            drop_to(config["uid"])
+    if config["drop"]:
+        drop_to(config["uid"])
     restrict(config)
     os.execve(argv[0], argv, config["env"])
 

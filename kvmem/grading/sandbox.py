@@ -147,14 +147,24 @@ class View:
                  (str(HERE / "runner.py"), "/sandbox/runner.py"), (str(self.matplotlib_cache), "/sandbox/matplotlib-cache")]
         return binds + [(path, f"/sandbox/site/{name}") for path, name in self.third_party]
 
-    def usable_by_others(self) -> bool:
-        """Whether another user can run this Python on these folders (without a sandbox, as
-        root, the runner then gets a uid of its own)."""
-        return all(_others_can_read(Path(p)) for p in [self.python, self.prefix, str(HERE / "runner.py"), *self.host_path()])
-
     def host_path(self) -> list[str]:
         """sys.path of a runner without sandbox: the stub first, then the real site-packages."""
         return [str(self.site)] + sorted({os.path.dirname(path) for path, _ in self.third_party})
+
+
+@functools.lru_cache(maxsize=None)
+def _usable_by_others(view: View) -> bool:
+    """Whether another user can run this Python on these folders."""
+    paths = [view.python, view.prefix, str(HERE / "runner.py"), *view.host_path(), *(p for p, _ in view.binds())]
+    return all(_others_can_read(Path(p)) for p in paths)
+
+
+def drops_to_own_uid(view: View, uid: int | None) -> bool:
+    """As root, a submission runs as its own uid (61000, ...) wherever that uid can run Python:
+    bubblewrap then starts unprivileged. Where it cannot (a Python under /root), bubblewrap
+    starts as root and the submission is that uid inside its user namespace only, with no
+    capabilities, its limits held by the cgroup."""
+    return uid is not None and os.geteuid() == 0 and _usable_by_others(view)
 
 
 def _others_can_read(path: Path) -> bool:
@@ -280,7 +290,7 @@ def jail_config(mode: str, view: View, limits: Limits, uid: int | None, job_fd: 
     sandboxed = mode == "bwrap"
     env = _environment("/work" if sandboxed else workdir)
     runner = "/sandbox/runner.py" if sandboxed else str(HERE / "runner.py")
-    return {"mode": mode, "uid": uid, "cgroups": cgroup.procs_files if cgroup else [], "env": env,
+    return {"mode": mode, "uid": uid, "drop": drops_to_own_uid(view, uid), "cgroups": cgroup.procs_files if cgroup else [], "env": env,
             "rlimits": _rlimits(limits, cgroup, uid), "workdir": workdir,
             "bwrap": bwrap_arguments(limits, env, uid) if sandboxed else [],
             "binds": view.binds() if sandboxed else [],
@@ -320,7 +330,7 @@ def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, 
     """Execute the cells and collect the answers named in `jobs`; never raises for anything the
     submission does."""
     mode, view = isolation_mode(), view_for(base)
-    if mode != "bwrap" and uid is not None and not view.usable_by_others():
+    if mode != "bwrap" and not drops_to_own_uid(view, uid):
         uid = None  # no sandbox, and Python is not usable by another user: it runs as this user
     workdir = "/work" if mode == "bwrap" else tempfile.mkdtemp(prefix="submission-", dir=base)
     if mode != "bwrap" and uid is not None:
