@@ -6,8 +6,9 @@ system's /usr, the Python interpreter, numpy, matplotlib (and what they import) 
 `kvmem` models, with `kvmem.grading` replaced by a stub whose check() does nothing; a
 size-limited tmpfs as the working folder (and /tmp); a new /proc and a minimal /dev; no /run,
 no home folders, no repository, no submissions, hidden checks or results. `--die-with-parent`,
-`--new-session`, no_new_privs. As root, each submission also runs as its own unprivileged uid
-inside a cgroup that limits its memory and process count as a whole; rlimits always apply.
+`--new-session`, no_new_privs. As root, each submission also runs inside a cgroup that limits
+its memory and process count as a whole, and as its own unprivileged uid wherever that uid can
+run the grader's Python (see drops_to_own_uid); rlimits always apply.
 
 The job (cells, inputs) goes in through an inherited file descriptor; the answers come back as
 JSON lines on a pipe that the grader reads under a size cap. Nothing the submission writes
@@ -326,6 +327,13 @@ def _job_file(job: dict) -> int:
     return fd
 
 
+def _places(mode: str, view: View, workdir: str) -> dict:
+    """Where the runner works and imports from, as seen from where it runs."""
+    if mode == "bwrap":
+        return {"workdir": workdir, "path": ["/sandbox/site"], "matplotlib_cache": "/sandbox/matplotlib-cache"}
+    return {"workdir": workdir, "path": view.host_path(), "matplotlib_cache": str(view.matplotlib_cache)}
+
+
 def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, base: Path, uid: int | None) -> RunResult:
     """Execute the cells and collect the answers named in `jobs`; never raises for anything the
     submission does."""
@@ -336,9 +344,8 @@ def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, 
     if mode != "bwrap" and uid is not None:
         os.chown(workdir, uid, uid)
     job = {"cells": cells, "exercises": jobs, "inputs": inputs, "cell_timeout": limits.cell_seconds,
-           "notebook_budget": limits.notebook_seconds, "exercise_timeout": limits.cell_seconds, "workdir": workdir,
-           "path": ["/sandbox/site"] if mode == "bwrap" else view.host_path(),
-           "matplotlib_cache": "/sandbox/matplotlib-cache" if mode == "bwrap" else str(view.matplotlib_cache)}
+           "notebook_budget": limits.notebook_seconds, "exercise_timeout": limits.cell_seconds,
+           **_places(mode, view, workdir)}
     cgroup = SubmissionCgroup.make(limits.memory_bytes, limits.processes) if os.geteuid() == 0 else None
     job_fd = _job_file(job)
     try:
