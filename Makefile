@@ -10,7 +10,7 @@ BUILD_FLAGS  := -W -n --keep-going
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: book book-student pdf test env lab vendor browser latex cache-check clean benchmarks solutions
+.PHONY: book book-student pdf test env lab vendor browser latex sandbox cache-check clean benchmarks solutions
 
 book: $(ENV_STAMP) $(VENDOR_STAMP) cache-check
 	$(BIN)/jupyter-book build $(BUILD_FLAGS) .
@@ -35,7 +35,7 @@ pdf: $(ENV_STAMP) $(VENDOR_STAMP) cache-check latex
 	$(BIN)/jupyter-book build --builder pdflatex $(BUILD_FLAGS) .
 	@echo "PDF: _build/latex/memory-course.pdf"
 
-test: book book-student pdf browser
+test: book book-student pdf browser sandbox
 	$(BIN)/python -m pytest
 
 env: $(ENV_STAMP)
@@ -74,6 +74,12 @@ latex:
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null || { \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
 	  texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf poppler-utils >/dev/null; }
+
+# The autograder runs each submission in a bubblewrap sandbox (Debian's bubblewrap); without it,
+# it grades with resource limits only and says so.
+sandbox:
+	@command -v bwrap >/dev/null || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq bubblewrap >/dev/null; }
 
 # Re-run the solution masters (they are committed with their outputs) and regenerate exercises/.
 solutions: $(ENV_STAMP)

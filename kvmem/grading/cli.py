@@ -1,43 +1,69 @@
 """kvmem-grade: grade a folder of exercise notebooks.
 
     kvmem-grade SUBMISSIONS --chapter 2 --out grades/ [--hidden PRIVATE/] [--workers 2] [--force]
+    kvmem-grade --replay grades/results/<file>.json [--hidden PRIVATE/]
 
-SUBMISSIONS holds one notebook per student (<student>.ipynb) or one folder per student. Writes
-OUT/gradebook.csv (one row per student), OUT/results.json (every check), OUT/feedback/<student>.md
-and .html, and OUT/results/<student>.json as each student finishes: re-running skips students
-already graded (unless --force), so an interrupted batch loses nothing.
+SUBMISSIONS holds one notebook per student (<student>.ipynb, any case, .ipynb.json, Canvas
+names) or one folder per student. Writes OUT/gradebook.csv (one row per student),
+OUT/results.json (every check), OUT/skipped.csv (files that are not notebooks),
+OUT/feedback/<file>.md and .html, and OUT/results/<file>.json as each student finishes (<file>:
+the student ID made safe, and a hash of it). Re-running skips students already graded with the
+same notebook, chapter, hidden checks and grader (unless --force), so an interrupted batch loses
+nothing. --replay grades one student again with the recorded seeds and says whether the grade
+is the same.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
-from .batch import grade_folder
+from .batch import grade_folder, replay
 from .sandbox import Limits
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kvmem-grade", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("submissions", type=Path, help="folder of submissions")
-    p.add_argument("--chapter", type=int, required=True, help="the assignment: chapter 1 to 7")
-    p.add_argument("--out", type=Path, required=True, help="folder for the gradebook, results and feedback")
+    p.add_argument("submissions", type=Path, nargs="?", help="folder of submissions")
+    p.add_argument("--chapter", type=int, help="the assignment: a chapter number")
+    p.add_argument("--out", type=Path, help="folder for the gradebook, results and feedback")
+    p.add_argument("--replay", type=Path, metavar="RESULT_JSON", help="grade one student again exactly as recorded")
     p.add_argument("--hidden", type=Path, help="a private folder of hidden checks (.py or .ipynb files calling hidden_cases)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="submissions graded at once (default: the number of cores)")
     p.add_argument("--force", action="store_true", help="grade again students who are already graded")
     p.add_argument("--cell-timeout", type=int, default=Limits.cell_seconds, help="seconds per cell (default %(default)s)")
     p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_seconds, help="seconds per notebook (default %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, help="address space per notebook (default %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=Limits.memory_bytes // 2**20, help="memory per notebook (default %(default)s)")
     return p
 
 
+def run_replay(result_file: Path, hidden: Path | None, limits: Limits) -> int:
+    recorded, again = replay(result_file, hidden, limits)
+    same = (recorded.total, recorded.status, [e.points for e in recorded.exercises]) == \
+        (again.total, again.status, [e.points for e in again.exercises])
+    print(json.dumps({"student": again.student, "recorded_total": recorded.total, "replayed_total": again.total,
+                      "recorded_status": recorded.status, "replayed_status": again.status, "same": same,
+                      "replayed": again.to_json()}, indent=1))
+    return 0 if same else 1
+
+
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
                     memory_bytes=args.memory_mb * 2**20)
+    if args.replay:
+        try:
+            return run_replay(args.replay, args.hidden, limits)
+        except (ValueError, OSError) as err:
+            print(f"kvmem-grade: {err}", file=sys.stderr)
+            return 2
+    if args.submissions is None or args.chapter is None or args.out is None:
+        p.error("SUBMISSIONS, --chapter and --out are needed (or --replay RESULT_JSON)")
     try:
         grade_folder(args.submissions, args.chapter, args.out, args.hidden, args.workers, args.force, limits,
                      log=lambda m: print(m, file=sys.stderr, flush=True))

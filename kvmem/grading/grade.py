@@ -1,23 +1,27 @@
-"""Grade one submission: run it in the sandbox on inputs chosen now, judge here."""
+"""Grade one submission: run it in the sandbox on inputs chosen now, judge here.
+
+The inputs of each exercise are drawn from a seed derived from (chapter, exercise, student ID,
+notebook hash): the same notebook of the same student is graded on the same inputs every time,
+and the seeds are recorded in the result, so a grade can be replayed (`kvmem-grade --replay`).
+"""
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 import numpy as np
 
-from . import feedback
 from . import exercises as chapter_exercises
+from . import feedback
+from .notebook_code import InvalidNotebook, read_cells, runnable  # noqa: F401  (InvalidNotebook: public)
 from .notebooks import HIDDEN_TAG
-from .sandbox import Failure, Limits, claim_uids, run_in_sandbox
+from .readback import Failure, Unreadable, read_regular_file
+from .sandbox import Limits, claim_uids, run_in_sandbox
 from .spec import Exercise, describe_call, judge, judge_choice
-
-
-class InvalidNotebook(ValueError):
-    """A submission that is not a readable notebook."""
 
 
 @dataclass
@@ -34,33 +38,43 @@ class ExerciseResult:
 @dataclass
 class SubmissionGrade:
     student: str
-    status: str                 # ok, invalid-notebook, timeout, crash, exit, memory, output-limit, no-answers
+    status: str                 # ok, invalid-notebook, timeout, crash, exit, memory, output-limit,
+                                # no-answers, no-notebook, grader-error
     detail: str
     total: float
     max_total: int
     exercises: list[ExerciseResult]
     cell_errors: list = field(default_factory=list)
     seconds: float = 0.0
+    chapter: int = 0
+    notebook_sha256: str = ""
+    seeds: dict = field(default_factory=dict)
+    isolation: str = ""         # "bwrap", or "none" where no sandbox could be made
 
     def to_json(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, record: dict) -> SubmissionGrade:
+        fields = {k: v for k, v in record.items() if k in cls.__dataclass_fields__}
+        fields["exercises"] = [ExerciseResult(**e) for e in fields["exercises"]]
+        return cls(**fields)
 
-def read_cells(path: Path) -> list[str]:
-    """The code cells of a notebook file, or InvalidNotebook saying why they cannot be read."""
+
+def notebook_hash(path: Path | None) -> str:
+    """sha256 of the notebook's bytes ("" when it cannot be read)."""
+    if path is None:
+        return ""
     try:
-        text = path.read_bytes()[: 20 * 2**20].decode("utf-8", errors="replace")
-        notebook = nbformat.reads(text, as_version=4)
-    except Exception as err:  # invalid JSON, an unknown nbformat, not a notebook at all
-        raise InvalidNotebook(f"{path.name} is not a readable notebook: {str(err).splitlines()[0][:200]}") from None
-    if not isinstance(notebook.get("cells"), list):
-        raise InvalidNotebook(f"{path.name} has no list of cells")
-    cells = []
-    for cell in notebook.cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            source = cell.get("source", "")
-            cells.append("".join(source) if isinstance(source, list) else str(source))
-    return cells
+        return hashlib.sha256(read_regular_file(path, 200 * 2**20)).hexdigest()
+    except Unreadable:
+        return ""
+
+
+def derive_seed(chapter: int, exercise_id: str, student: str, notebook_sha256: str) -> int:
+    """The seed of one exercise's grading inputs."""
+    key = json.dumps([chapter, exercise_id, student, notebook_sha256]).encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
 
 
 def hidden_checks(sources: list[Path]) -> dict[str, list[tuple]]:
@@ -85,86 +99,137 @@ def hidden_checks(sources: list[Path]) -> dict[str, list[tuple]]:
     return cases
 
 
-def grading_inputs(exercises: list[Exercise], hidden: dict[str, list[tuple]], seed: int) -> dict[str, list[tuple]]:
-    """For each function exercise: new inputs drawn with this seed, then the hidden cases."""
-    rng = np.random.default_rng(seed)
-    return {ex.id: list(ex.cases(rng)) + hidden.get(ex.id, []) for ex in exercises if ex.kind == "function"}
+def hidden_hash(hidden: dict[str, list[tuple]]) -> str:
+    """A fingerprint of the hidden cases (part of the resume cache's key)."""
+    digest = hashlib.sha256()
+    for exercise_id in sorted(hidden):
+        for case in hidden[exercise_id]:
+            for arg in case:
+                digest.update(np.ascontiguousarray(arg).tobytes() if isinstance(arg, np.ndarray) else repr(arg).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Case:
+    args: tuple
+    hidden: bool    # a hidden case: its inputs are never shown in feedback
+
+
+def grading_inputs(exercises: list[Exercise], hidden: dict[str, list[tuple]], seeds: dict[str, int]) -> dict[str, list[Case]]:
+    """For each function exercise: inputs drawn with its own seed, then the hidden cases."""
+    return {ex.id: [Case(tuple(a), False) for a in ex.cases(np.random.default_rng(seeds[ex.id]))]
+            + [Case(tuple(a), True) for a in hidden.get(ex.id, [])]
+            for ex in exercises if ex.kind == "function"}
+
+
+def _descriptor(arg):
+    """A grading input as the runner reads it."""
+    import base64
+    import io
+
+    if isinstance(arg, np.ndarray):
+        buffer = io.BytesIO()
+        np.save(buffer, arg, allow_pickle=False)
+        return {"npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return {"json": arg.item() if isinstance(arg, np.generic) else arg}
+
+
+def graded_exercises(chapter: int) -> list[Exercise]:
+    return [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
 
 
 def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, uid: int | None = None,
-                     hidden: dict[str, list[tuple]] | None = None, seed: int | None = None,
-                     hide: tuple[str, ...] = ()) -> SubmissionGrade:
+                     hidden: dict[str, list[tuple]] | None = None, seed: int | dict | None = None,
+                     claimed: bool = False) -> SubmissionGrade:
     """Run and judge one notebook. Never raises for anything the submission contains.
 
-    `uid` is the sandbox user (from claim_uids); without one, a uid is claimed for this call.
+    `uid` is the sandbox user (from claim_uids); without one, one is claimed for this call.
+    `seed`: None derives each exercise's seed; a dict {exercise id: seed} replays a grading.
     """
-    if uid is None:
-        with claim_uids(1) as (claimed,):
-            return grade_submission(path, chapter, student, limits, base, claimed, hidden, seed, hide)
-    exercises = chapter_exercises(chapter)
-    graded = [ex for ex in exercises if ex.kind != "experiment"]
-    max_total = sum(ex.points for ex in graded)
+    if uid is None and not claimed:
+        with claim_uids(1) as (claimed_uid,):
+            return grade_submission(path, chapter, student, limits, base, claimed_uid, hidden, seed, claimed=True)
+    graded = graded_exercises(chapter)
+    sha = notebook_hash(path)
+    seeds = seed if isinstance(seed, dict) else {ex.id: derive_seed(chapter, ex.id, student, sha) if seed is None else seed
+                                                 for ex in graded}
     try:
         cells = read_cells(path)
     except InvalidNotebook as err:
-        return ungraded(student, chapter, "invalid-notebook", str(err))
-    inputs = grading_inputs(graded, hidden or {}, secrets.randbits(63) if seed is None else seed)
-    jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name,
-             "n_cases": len(inputs.get(ex.id, []))} for ex in graded]
-    run = run_in_sandbox(cells, jobs, inputs, limits, base, uid, hide)
-    if run.status != "ok":
-        return ungraded(student, chapter, run.status, run.detail, run.seconds)
-    results = [_judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, [])) for ex in graded]
-    return SubmissionGrade(student, "ok", "", sum(r.points for r in results), max_total, results,
-                           run.cell_errors, run.seconds)
+        return ungraded(student, chapter, "invalid-notebook", str(err), notebook_sha256=sha)
+    inputs = grading_inputs(graded, hidden or {}, seeds)
+    answer_names = {n for ex in graded for n in (ex.name, ex.justification_name)}
+    jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name} for ex in graded]
+    wire = {k: [[_descriptor(a) for a in case.args] for case in cases] for k, cases in inputs.items()}
+    run = run_in_sandbox(runnable(cells, answer_names), jobs, wire, limits, base, uid)
+    extra = {"notebook_sha256": sha, "seeds": seeds, "isolation": run.isolation}
+    if not run.answers:
+        return ungraded(student, chapter, run.status, run.detail, run.seconds, **extra)
+    results = [judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, [])) for ex in graded]
+    return SubmissionGrade(student, run.status, run.detail, sum(r.points for r in results), sum(ex.points for ex in graded),
+                           results, run.cell_errors, run.seconds, chapter, **extra)
 
 
-def _all_failed(exercises: list[Exercise], reason: str) -> list[ExerciseResult]:
-    return [ExerciseResult(ex.id, ex.kind, 0, ex.points, False, [reason]) for ex in exercises]
-
-
-def ungraded(student: str, chapter: int, status: str, detail: str, seconds: float = 0.0) -> SubmissionGrade:
+def ungraded(student: str, chapter: int, status: str, detail: str, seconds: float = 0.0, **extra) -> SubmissionGrade:
     """The grade of a submission that could not be graded: every exercise 0, with the reason."""
-    graded = [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
-    return SubmissionGrade(student, status, detail, 0, sum(ex.points for ex in graded), _all_failed(graded, detail),
-                           seconds=seconds)
+    graded = graded_exercises(chapter)
+    failed = [ExerciseResult(ex.id, ex.kind, 0, ex.points, False, [detail]) for ex in graded]
+    return SubmissionGrade(student, status, detail, 0, sum(ex.points for ex in graded), failed, seconds=seconds,
+                           **{"chapter": chapter, **extra})
 
 
-def _judge_exercise(exercise: Exercise, record: dict, cases: list[tuple]) -> ExerciseResult:
-    """All-or-nothing per exercise: every case must pass. Messages never show expected values."""
+def judge_exercise(exercise: Exercise, record: dict, cases: list[Case]) -> ExerciseResult:
+    """All-or-nothing per exercise: every case must pass. Messages never show expected values,
+    nor the inputs of hidden cases."""
     def result(passed: bool, messages: list[str], why=None) -> ExerciseResult:
         return ExerciseResult(exercise.id, exercise.kind, exercise.points if passed else 0, exercise.points,
                               passed, messages, why)
 
-    if "missing" in record or not record:
-        return result(False, [record.get("missing", f"no answer for {exercise.name}")])
+    if not record or "missing" in record or "failed" in record:
+        return result(False, [record.get("missing") or record.get("failed") or f"no answer for {exercise.name}"])
     if exercise.kind == "choice":
         passed, message = judge_choice(exercise, record.get("choice"))
         why = record.get("why")
         messages = [message] + ([] if why and len(why.split()) >= 3 else ["no justification was written"])
         return result(passed, messages, why)
     if exercise.kind == "value":
-        passed, message = _judge_one(exercise, record.get("value"), ())
+        passed, message = judge_one(exercise, record.get("value"), ())
         return result(passed, [message])
     got_cases = record.get("cases", [])
     if len(got_cases) != len(cases):
         return result(False, ["the answers could not be collected"])
-    failures = []
-    for args, got in zip(cases, got_cases):
-        passed, message = _judge_one(exercise, got, args)
-        if not passed:
-            failures.append((describe_call(exercise.name, args), message))
+    failures = [describe_failure(exercise, case, message)
+                for case, got in zip(cases, got_cases) for passed, message in [judge_one(exercise, got, case.args)] if not passed]
     if not failures:
         return result(True, [f"all {len(cases)} grading cases pass"])
-    messages = [f"{call}: {message}" for call, message in failures]
-    if len({message for _, message in failures}) == 1 and len(failures) > 1:  # the same problem every time
-        messages = [f"{messages[0]} (and the same in {len(failures) - 1} more of {len(cases)} cases)"]
-    return result(False, messages)
+    if len(set(failures)) == 1 and len(failures) > 1:  # the same problem every time
+        return result(False, [f"{failures[0]} (and the same in {len(failures) - 1} more of {len(cases)} cases)"])
+    return result(False, failures)
 
 
-def _judge_one(exercise: Exercise, got, args: tuple) -> tuple[bool, str]:
+def describe_failure(exercise: Exercise, case: Case, message: str) -> str:
+    """'f(array(5, 2), 3): wrong values...' for a drawn case; for a hidden case only the kind."""
+    if case.hidden:
+        return f"a hidden case failed ({failure_kind(message)})"
+    return f"{describe_call(exercise.name, case.args)}: {message}"
+
+
+def failure_kind(message: str) -> str:
+    """The kind of a failure, in words that reveal nothing of the case."""
+    for words, kind in (("longer than", "it ran out of time"), ("shape", "wrong shape"), ("NaN", "NaN or inf"),
+                        ("wrong values", "wrong values"), ("tuple of", "wrong type"), ("should be numbers", "wrong type"),
+                        ("Error", "it raised an exception")):
+        if words in message:
+            return kind
+    return "wrong result"
+
+
+def judge_one(exercise: Exercise, got, args: tuple) -> tuple[bool, str]:
     if isinstance(got, Failure):
         return False, got.reason
     if isinstance(got, tuple) and any(isinstance(g, Failure) for g in got):
         return False, next(g.reason for g in got if isinstance(g, Failure))
-    return judge(exercise, got, args)
+    try:
+        return judge(exercise, got, args)
+    except (OverflowError, ValueError, TypeError, FloatingPointError) as err:
+        return False, f"the answer could not be compared ({type(err).__name__})"

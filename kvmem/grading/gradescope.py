@@ -21,15 +21,17 @@ import zipfile
 from pathlib import Path
 
 from . import exercises as chapter_exercises
-from .batch import REPO, default_hidden_sources, write_atomically
-from .grade import SubmissionGrade, grade_submission, hidden_checks, ungraded
-from .sandbox import Limits
+from .batch import REPO, assignment_name, default_hidden_sources, grade_safely, log_isolation
+from .grade import SubmissionGrade, hidden_checks
+from .intake import submission_in_folder
+from .reports import write_atomically
+from .sandbox import Limits, claim_uids
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
 apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y python3.11 python3.11-venv
+DEBIAN_FRONTEND=noninteractive apt-get install -y python3.11 python3.11-venv bubblewrap
 python3.11 -m venv /autograder/venv
 /autograder/venv/bin/pip install --upgrade pip
 /autograder/venv/bin/pip install /autograder/source
@@ -83,17 +85,14 @@ def run(root: Path) -> dict:
     chapter = json.loads((source / "config.json").read_text())["chapter"]
     hidden_folder = source / "hidden"
     os.chmod(hidden_folder, 0o700)  # the sandbox user must not read the hidden checks
-    notebooks = sorted((root / "submission").rglob("*.ipynb"))
-    if notebooks:
-        base = Path(tempfile.mkdtemp(prefix="kvmem-grade-"))
-        try:
-            grade = grade_submission(notebooks[0], chapter, "submission", Limits(), base,
-                                     hidden=hidden_checks(sorted(hidden_folder.iterdir())),
-                                     hide=(str(hidden_folder), str(root / "results")))
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
-    else:
-        grade = ungraded("submission", chapter, "no-notebook", "no .ipynb file was submitted")
+    log_isolation(lambda m: print(m, file=sys.stderr))
+    submission = submission_in_folder(root / "submission", assignment_name(chapter))
+    base = Path(tempfile.mkdtemp(prefix="kvmem-grade-"))
+    try:
+        with claim_uids(1) as (uid,):
+            grade = grade_safely(submission, chapter, Limits(), base, uid, hidden_checks(sorted(hidden_folder.iterdir())))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     result = results_json(grade)
     write_atomically(root / "results" / "results.json", json.dumps(result, indent=1))
     return result

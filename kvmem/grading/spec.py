@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 KINDS = ("function", "value", "choice", "experiment")
+SINGLE_RTOL = 1e-4  # float32 answers are compared with this tolerance, relative to the largest |expected|
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,13 @@ def compare(expected, got, name: str, rtol: float = 1e-6, atol: float = 1e-8) ->
                 return ok, message
         return True, "correct"
     expected = np.asarray(expected, dtype=float)
+    if getattr(got, "dtype", None) in (np.float16, np.float32):  # single precision: its own rounding
+        rtol, atol = max(rtol, SINGLE_RTOL), max(atol, SINGLE_RTOL * float(np.max(np.abs(expected), initial=1.0)))
     try:
-        got = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
+        if np.iscomplexobj(got) and np.any(np.imag(got) != 0):
+            raise TypeError("complex")
+        got = np.asarray(np.real(got) if np.iscomplexobj(got) else got, dtype=float)
+    except (TypeError, ValueError, OverflowError):
         return False, f"{name} should be numbers; got something that is not ({type(got).__name__})"
     if got.shape != expected.shape:
         return False, f"{name} should have shape {expected.shape}, got {got.shape}"

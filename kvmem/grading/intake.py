@@ -1,0 +1,150 @@
+"""Which notebook is whose: a class folder as an LMS hands it out, with no one dropped silently.
+
+Accepted, at the top of the folder:
+- `<student>.ipynb`, any case (`zoe.IPYNB`), and `<student>.ipynb.json` (some browsers' download);
+- Canvas downloads `<name>_<user id>_<submission id>_<file>.ipynb` (also `<name>_LATE_...`):
+  the student is `<name>`;
+- one folder per student, any depth (Moodle: `<Full Name>_<id>_assignsubmission_file_/`: the
+  student is `<Full Name>`).
+
+Choice rules (written in the README and in the student's feedback):
+- a folder holding several notebooks: the one whose name contains the assignment's file name
+  (such as `chapter2_cumulative_average`) if exactly one does, otherwise the first in
+  alphabetical order of their paths; the others are named in the feedback;
+- the same student twice (`dup.ipynb` and a folder `dup/`, `zoe.ipynb` and `zoe.IPYNB`): a
+  notebook at the top of the folder wins over a folder, then the first in alphabetical order;
+  the other is named in the feedback.
+Symlinks and anything that is not a regular file or folder are refused (status
+`invalid-notebook`); files that are not notebooks are listed in `skipped.csv`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:late_)?\d+_\d+_.+$", re.I)
+MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_file_?$", re.I)
+SUFFIXES = (".ipynb.json", ".ipynb")
+MAX_DEPTH = 6
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    notebook: Path | None   # None: no notebook to grade (see problem)
+    problem: str = ""
+    refused: bool = False   # a symlink or special file: invalid-notebook
+
+
+@dataclass
+class Intake:
+    submissions: list[Submission] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def notebook_stem(name: str) -> str | None:
+    """The file name without .ipynb or .ipynb.json (any case), or None for other files."""
+    lower = name.lower()
+    for suffix in SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def student_of_file(stem: str) -> str:
+    match = CANVAS.match(stem)
+    return match["name"] if match else stem
+
+
+def student_of_folder(name: str) -> str:
+    match = MOODLE.match(name)
+    return match["name"] if match else name
+
+
+def readable_name(name: str) -> str:
+    """A file name as text (undecodable bytes shown as U+FFFD)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _notebooks_in(folder: Path, depth: int = 0) -> tuple[list[Path], list[Path]]:
+    """(notebooks, refused symlinks or special files) under a folder; links are never followed."""
+    notebooks, refused = [], []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.name.startswith(".") or entry.name == "__MACOSX":
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
+            found, bad = _notebooks_in(path, depth + 1)
+            notebooks += found
+            refused += bad
+        elif notebook_stem(entry.name) is not None:
+            (notebooks if entry.is_file(follow_symlinks=False) else refused).append(path)
+    return notebooks, refused
+
+
+def choose(notebooks: list[Path], assignment: str) -> tuple[Path, str]:
+    """The notebook to grade in a folder of several, and the sentence that says why."""
+    matching = [p for p in notebooks if assignment and assignment.lower() in p.name.lower()]
+    chosen = matching[0] if len(matching) == 1 else notebooks[0]
+    rule = ("its name holds the assignment's name" if len(matching) == 1 else "the first in alphabetical order")
+    others = ", ".join(readable_name(p.name) for p in notebooks if p != chosen)
+    return chosen, f"{len(notebooks)} notebooks; graded {readable_name(chosen.name)} ({rule}); not graded: {others}"
+
+
+def submission_in_folder(entry: Path, assignment: str) -> Submission:
+    """The submission in one student's folder (see the choice rule above)."""
+    student = student_of_folder(readable_name(entry.name))
+    notebooks, refused = _notebooks_in(entry)
+    if not notebooks and refused:
+        return Submission(student, refused[0], f"{readable_name(refused[0].name)} is a link or not a regular file", True)
+    if not notebooks:
+        return Submission(student, None, "the folder holds no notebook")
+    if len(notebooks) == 1:
+        return Submission(student, notebooks[0])
+    chosen, why = choose(notebooks, assignment)
+    return Submission(student, chosen, why)
+
+
+def _candidates(folder: Path, assignment: str, skipped: list) -> list[tuple[int, str, Submission]]:
+    """(0 for a top-level file, 1 for a folder; name; submission) for each entry of the folder."""
+    found = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        path, name = Path(entry.path), readable_name(entry.name)
+        if entry.name.startswith(".") or entry.name == "__MACOSX":
+            continue
+        mode = os.lstat(path).st_mode
+        stem = notebook_stem(entry.name)
+        if stat.S_ISDIR(mode):
+            found.append((1, name, submission_in_folder(path, assignment)))
+        elif stem is None:
+            skipped.append((name, "not a notebook (.ipynb)" if stat.S_ISREG(mode) else "a link or special file, not a notebook"))
+        elif stat.S_ISREG(mode):
+            found.append((0, name, Submission(student_of_file(readable_name(stem)), path)))
+        else:
+            found.append((0, name, Submission(student_of_file(readable_name(stem)), path,
+                                              "the submitted notebook is a link or not a regular file", True)))
+    return found
+
+
+def find_submissions(folder: Path, assignment: str = "") -> Intake:
+    """One submission per student (see the module's docstring for the rules)."""
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder of submissions")
+    intake = Intake()
+    by_student: dict[str, list[tuple[int, str, Submission]]] = {}
+    for candidate in _candidates(folder, assignment, intake.skipped):
+        by_student.setdefault(candidate[2].student, []).append(candidate)
+    for student, candidates in by_student.items():
+        kept, *others = sorted(candidates, key=lambda c: (c[0], c[1]))
+        submission = kept[2]
+        if others:
+            note = f"{len(candidates)} submissions for this student; graded {kept[1]}, not {', '.join(o[1] for o in others)}"
+            submission = Submission(student, submission.notebook, "; ".join(filter(None, [note, submission.problem])),
+                                    submission.refused)
+        intake.submissions.append(submission)
+    intake.submissions.sort(key=lambda s: s.student)
+    return intake
