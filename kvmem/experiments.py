@@ -180,6 +180,26 @@ def mean_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return samples.mean(axis=axis), half
 
 
+def median_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and a 95% confidence interval for it along `axis`, free of any distribution.
+
+    With n samples sorted, the interval runs from the r-th smallest to the r-th largest, with r
+    the largest rank for which P(Binomial(n, 1/2) < r) <= 0.025: the true median lies below the
+    r-th smallest sample only when fewer than r samples fall below it. Needs n >= 6.
+    """
+    from math import comb
+
+    samples = np.sort(np.asarray(samples, dtype=float), axis=axis)
+    n = samples.shape[axis]
+    below = np.cumsum([comb(n, j) for j in range(n + 1)]) / 2**n  # below[j] = P(Bin(n, 1/2) <= j)
+    ranks = [r for r in range(1, n // 2 + 1) if below[r - 1] <= 0.025]
+    if not ranks:
+        raise ValueError(f"a 95% interval for the median needs at least 6 samples along axis {axis}; got {n}")
+    r = ranks[-1]
+    low, high = np.take(samples, r - 1, axis=axis), np.take(samples, n - r, axis=axis)
+    return np.median(samples, axis=axis), low, high
+
+
 def _t_975(df: int) -> float:
     """The 0.975 quantile of Student's t with df degrees of freedom (bisection on its CDF)."""
     from math import lgamma, pi
