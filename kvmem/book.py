@@ -156,7 +156,7 @@ COSTS = {
     "ema": ("exponential average (bias-corrected)",
             "O(d)", lambda d, n_c, i: 2 * d + 1,
             "O(d)", lambda d, n_c, i: 6 * d,               # beta m + (1 - beta) x
-            "O(d)", lambda d, n_c, i: 2 * d),
+            "O(d)", lambda d, n_c, i: 4 * d),              # divide by 1 - beta^t, one score
     "hybrid": ("summary + window",
                "O(n_c d)", lambda d, n_c, i: 2 * (n_c + 1) * d + 1,
                "O(d)", lambda d, n_c, i: 8 * d,

@@ -9,7 +9,7 @@ import numpy as np
 from .checks import positive_int
 from .memory import Memory
 from .tasks import associative_recall, cosine, fact_at_distance, topic_shift
-from .stats import mean_and_interval, mean_interval, t_quantile_975  # noqa: F401  (the chapters use them from here)
+from .stats import mean_and_interval, mean_interval, median_and_interval, t_quantile_975  # noqa: F401  (the chapters use them from here)
 
 MemoryFactory = Callable[[], Memory]
 

@@ -53,3 +53,23 @@ def mean_and_interval(samples, axis: int = 0, level: float = 0.95) -> tuple[np.n
 def mean_interval(samples, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
     """`mean_and_interval` over the last axis (seeds last)."""
     return mean_and_interval(samples, axis)
+
+
+def median_and_interval(samples, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Median and a 95% confidence interval for it along `axis`, free of any distribution.
+
+    With n samples sorted, the interval runs from the r-th smallest to the r-th largest, with r
+    the largest rank for which P(Binomial(n, 1/2) < r) <= 0.025: the true median lies below the
+    r-th smallest sample only when fewer than r samples fall below it. Needs n >= 6.
+    """
+    from math import comb
+
+    samples = np.sort(np.asarray(samples, dtype=float), axis=axis)
+    n = samples.shape[axis]
+    below = np.cumsum([comb(n, j) for j in range(n + 1)]) / 2**n  # below[j] = P(Bin(n, 1/2) <= j)
+    ranks = [r for r in range(1, n // 2 + 1) if below[r - 1] <= 0.025]
+    if not ranks:
+        raise ValueError(f"a 95% interval for the median needs at least 6 samples along axis {axis}; got {n}")
+    r = ranks[-1]
+    low, high = np.take(samples, r - 1, axis=axis), np.take(samples, n - r, axis=axis)
+    return np.median(samples, axis=axis), low, high

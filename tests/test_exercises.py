@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -138,6 +139,26 @@ def test_visible_check_accepts_the_solution_and_rejects_the_wrong_answer(exercis
                          "<wrong>", "exec"), namespace)
     assert not visible_checks_pass(exercise.id, namespace[exercise.name])
     assert "Exercise " + exercise.id in capsys.readouterr().out
+
+
+def _ema_weights_swapped(beta, i):
+    """The weights with beta and 1 - beta swapped: beta (1 - beta)^(i - j)."""
+    return beta * (1 - beta) ** (i - np.arange(i + 1))
+
+
+def _bias_corrected_ema_swapped(x, beta):
+    """The bias-corrected average with beta and 1 - beta swapped, by a plain loop."""
+    swapped, mem, out = 1 - beta, np.zeros(x.shape[1]), np.zeros(x.shape)
+    for i in range(x.shape[0]):
+        mem = swapped * mem + (1 - swapped) * x[i]
+        out[i] = mem / (1 - swapped ** (i + 1))
+    return out
+
+
+@pytest.mark.parametrize("exercise_id, swapped", [("4.1", _ema_weights_swapped), ("4.3", _bias_corrected_ema_swapped)])
+def test_visible_checks_tell_beta_from_one_minus_beta(exercise_id, swapped, capsys):
+    assert not visible_checks_pass(exercise_id, swapped)
+    assert "0.8" in capsys.readouterr().out  # the beta = 0.8 case is the one that catches it
 
 
 def test_check_explains_problems_in_plain_words(capsys):

@@ -72,3 +72,26 @@ def test_an_opening_keeps_the_fact_out_of_the_sinks_and_consulting_keeps_it_in_h
     assert ex.fact_recall(h2o(), 128, prefix=8, consult_every=4) > 0.99
     # the reads that consult the fact change nothing for a memory whose read has no side effect
     assert ex.fact_recall(kvmem.FullCache(), 64, prefix=8, consult_every=4) == ex.fact_recall(kvmem.FullCache(), 64, prefix=8)
+
+
+def test_median_interval_uses_the_order_statistics_of_the_binomial():
+    """n = 32: from the 10th smallest to the 10th largest, since P(Bin(32, 1/2) <= 9) = 0.010 <= 0.025
+    < P(Bin(32, 1/2) <= 10) = 0.02505."""
+    from math import comb
+    below = lambda j: sum(comb(32, m) for m in range(j + 1)) / 2**32
+    assert below(9) <= 0.025 < below(10)
+    median, low, high = ex.median_and_interval(np.arange(32.0)[::-1])
+    assert (median, low, high) == (15.5, 9.0, 22.0)  # the 10th smallest and the 10th largest
+
+
+def test_median_interval_covers_the_true_median_at_least_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    samples = rng.exponential(size=(4000, 32))  # skewed: the true median is ln 2
+    _, low, high = ex.median_and_interval(samples, axis=1)
+    coverage = np.mean((low <= np.log(2)) & (np.log(2) <= high))
+    assert 0.95 <= coverage <= 0.99  # the exact coverage for n = 32 is 1 - 2 * 0.010 = 0.980
+
+
+def test_median_interval_needs_enough_samples():
+    with pytest.raises(ValueError, match="at least 6"):
+        ex.median_and_interval([1.0, 2.0, 3.0, 4.0, 5.0])

@@ -11,7 +11,7 @@ EXERCISES = [
         task="return the weight of each token j = 0..i in the exponential average Mem_i",
         reference=lambda beta, i: (1 - beta) * beta ** (int(i) - np.arange(int(i) + 1)),
         cases=lambda rng: [(float(rng.uniform(0.05, 0.99)), int(rng.integers(0, 60))) for _ in range(3)],
-        visible=[(0.5, 3), (0.9, 0)],
+        visible=[(0.5, 3), (0.8, 4), (0.9, 0)],  # beta = 0.8 tells beta from 1 - beta; 0.5 cannot
         wrong="    return (1 - beta) * beta ** np.arange(i + 1)",
     ),
     Exercise(
@@ -25,7 +25,8 @@ EXERCISES = [
         task="return the bias-corrected exponential average of x at every position",
         reference=lambda x, beta: exponential_average(x, x, beta, bias_correction=True)[0],
         cases=lambda rng: [(rng.normal(size=(n, d)), float(rng.uniform(0.1, 0.99))) for n, d in ((20, 3), (1, 2), (60, 1))],
-        visible=[(np.arange(8.0).reshape(4, 2), 0.5)],
+        visible=[(np.arange(8.0).reshape(4, 2), 0.5),
+                 (np.array([[1.0, -2.0], [3.0, 0.5], [-1.0, 4.0]]), 0.8)],  # 0.8 tells beta from 1 - beta
         wrong=("    out = np.zeros_like(x, dtype=float)\n"
                "    mem = np.zeros(x.shape[1])\n"
                "    for i in range(len(x)):\n"
