@@ -184,8 +184,21 @@ def _cell(cell: dict) -> dict:
             "type": cell.get("cell_type"), "source": source if isinstance(source, str) else ""}
 
 
-def _pattern(template: str) -> re.Pattern:
-    return re.compile("^" + "(.*?)".join(re.escape(part.strip()) for part in template.split(MD_STUB)) + "$", re.S)
+def template_parts(template: str, source: str) -> list[str] | None:
+    """What stands in place of each prompt when `source` is the template with the prompts
+    replaced (found left to right, in linear time), or None when it is not."""
+    fixed = [part.strip() for part in template.split(MD_STUB)]
+    source = source.strip()
+    if not source.startswith(fixed[0]) or not source.endswith(fixed[-1]) or len(source) < len(fixed[0]) + len(fixed[-1]):
+        return None
+    body, parts = source[len(fixed[0]): len(source) - len(fixed[-1])], []
+    for part in fixed[1:-1]:
+        end = body.find(part)
+        if end < 0:
+            return None
+        parts.append(body[:end])
+        body = body[end + len(part):]
+    return parts + [body]
 
 
 def find_cell(cells: list[dict], prompt: Prompt) -> int | None:
@@ -195,19 +208,16 @@ def find_cell(cells: list[dict], prompt: Prompt) -> int | None:
     for k in markdown:
         if cells[k]["id"] == prompt.cell_id:
             return k
-    pattern = _pattern(prompt.template)
     for k in markdown:
-        if pattern.match(cells[k]["source"].strip()[:200_000]):
+        if template_parts(prompt.template, cells[k]["source"]) is not None:
             return k
     return prompt.index if prompt.index in markdown else None
 
 
 def extract(template: str, source: str) -> str:
     """What the student wrote in place of the prompt(s): the cell without the template's text."""
-    source = source.strip()[:200_000]
-    match = _pattern(template).match(source)
-    parts = match.groups() if match else [source]
-    return "\n\n".join(p.strip() for p in parts if p.strip() and p.strip() != MD_STUB)
+    parts = template_parts(template, source)
+    return "\n\n".join(p.strip() for p in (parts if parts is not None else [source]) if p.strip() and p.strip() != MD_STUB)
 
 
 def added_after(cells: list[dict], k: int, known_ids: set[str]) -> list[str]:
