@@ -100,6 +100,8 @@ def test_merged_totals_replace_the_autograder_totals(tmp_path):
     write_batch_output(tmp_path, [{"student": "a", "notebook": None, "points": {"2.1": 2}}])
     rows = csv_rows(write_canvas(tmp_path, "Ch 2", totals={"a": (3.0, 10.0)}))
     assert rows[1][5] == "10" and rows[2][5] == "3"
+    row = csv_rows(write_moodle(tmp_path, totals={"a": (3.0, 10.0)}, now=NOW))[1]
+    assert row[4:6] == ["3.00", "10.00"] and row[8].endswith("With the answers marked by hand: 3 of 10 points.")
 
 
 def test_a_moodle_folder_without_a_notebook_keeps_its_participant_number(tmp_path):

@@ -190,6 +190,16 @@ def test_the_tas_points_merge_into_the_gradebook_and_bad_entries_are_reported(co
     assert book["bob"] == ["bob", "2", "9", "", "", "", "3", "2", "14", "ok"]
 
 
+def test_points_given_to_an_earlier_answer_are_not_merged(course):
+    path = save(course, "ada", answered(course["handout"], "Every weight stays 1/(i+1)."))
+    run(course, [{"student": "ada", "notebook": path}])
+    ta = ta_fills(course, {("ada", "Exercise 2.7", "written"): "2"})
+    save(course, "ada", answered(course["handout"], "A different answer, resubmitted after marking."))
+    write_batch_output(course["out"], [{"student": "ada", "notebook": path}])
+    merged = merge_manual(course["out"], ta, course["solutions"])
+    assert merged.points == {} and "the answer changed after it was marked" in merged.problems[0]
+
+
 def test_a_spreadsheets_semicolons_and_windows_encoding_are_read(course):
     path = save(course, "zoë", answered(course["handout"], "Every weight stays 1/(i+1).", "Split the sum off."))
     run(course, [{"student": "zoë", "notebook": path}])

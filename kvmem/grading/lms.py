@@ -170,11 +170,14 @@ def moodle_date(when: datetime) -> str:
     return when.strftime("%A, %d %B %Y, %I:%M %p")
 
 
-def feedback_comment(s: StudentResult) -> str:
+def feedback_comment(s: StudentResult, total: tuple[float, float]) -> str:
     """Points per exercise, in words; nothing the student wrote."""
     parts = [f"{e.get('id')}: {float(e.get('points', 0)):g}/{e.get('max_points')}" for e in s.exercises
              if isinstance(e, dict)]
-    return f"Autograder ({s.status}): {s.total:g} of {s.max_total:g} points. " + "; ".join(parts)
+    comment = f"Autograder ({s.status}): {s.total:g} of {s.max_total:g} points. " + "; ".join(parts) + "."
+    if total != (s.total, s.max_total):
+        comment += f" With the answers marked by hand: {total[0]:g} of {total[1]:g} points."
+    return comment
 
 
 def moodle_csv(students: list[StudentResult], max_grade: float | None, totals: Totals, now: datetime,
@@ -189,7 +192,7 @@ def moodle_csv(students: list[StudentResult], max_grade: float | None, totals: T
         grade = "" if s.status in NOT_EXPORTED else f"{scaled(points, max_points, out_of):.2f}"
         status = "No submission" if s.status == "no-notebook" else "Submitted for grading"
         rows.append([f"Participant {participant}" if participant else "", name, "", status, grade, f"{out_of:.2f}",
-                     "Yes", moodle_date(now), feedback_comment(s)])
+                     "Yes", moodle_date(now), feedback_comment(s, (points, max_points))])
     return _csv(rows)
 
 

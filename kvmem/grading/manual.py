@@ -435,6 +435,8 @@ def merge(students: list[StudentResult], answers: list[Answer], rows: dict) -> M
     for answer in answers:
         row = matched.get(answer.key)
         points, problem = parse_points(row["Points"], answer.max_points) if row else (None, "")
+        if points is not None and row.get("Answer ID") not in ("", answer.answer_id):
+            points, problem = None, "the answer changed after it was marked; mark it again"
         if problem:
             merged.problems.append(f"line {row['line']}: {text(answer.student)[:60]!r}, exercise {answer.exercise}: {problem}")
         if points is None:
