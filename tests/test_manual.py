@@ -88,6 +88,11 @@ def test_written_answers_and_justifications_are_collected(course):
     assert {r["Points"] for r in rows.values()} == {""} and len(rows) == 9
     assert rows[("ada", "Exercise 2.7", "written")]["Max points"] == "2"
     assert rows[("ada", "Exercise 2.4", "justification")]["Rubric"].startswith("names the mechanism")
+    pages = {name: (course["out"] / "manual" / f"{name}.html").read_text(encoding="utf-8") for name in ("2.4", "2.7", "2.8")}
+    assert "<h2>Model answer</h2><div class='answer'>Every token keeps 1/(i+1).</div>" in pages["2.7"]
+    assert "Mem_i = Mem_{i-1} + (k_i - Mem_{i-1})/(i+1)" in pages["2.8"]
+    assert "right choice: C: they weigh the same, 1/1000" in pages["2.4"]
+    assert all(page.count("<tr>") == 4 for page in pages.values())  # the header and three students
 
 
 def test_an_answer_cell_is_found_without_ids_by_its_prompt(course):

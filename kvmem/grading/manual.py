@@ -39,11 +39,13 @@ from pathlib import Path
 import nbformat
 
 from .lms import StudentResult, read_results
-from .notebooks import MD_STUB, student_notebook
+from . import find
+from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
 from .reports import csv_cell, file_stem, text, write_atomically
 
 REPO = Path(__file__).resolve().parents[2]
+MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"  # the markers of notebooks.MD_REGION
 NOTEBOOK_CAP = 50 * 2**20
 CSV_CAP = 20 * 2**20
 MAX_ANSWER = 4000        # characters shown of one answer; the rest is cut with a note
@@ -146,17 +148,21 @@ class Prompt:
     cell_id: str
     index: int
     template: str
+    model: str = ""           # the master's answer, for the TA
 
 
 def prompts(master: Path) -> tuple[list[Prompt], set[str]]:
     """The written-answer prompts of the student notebook generated from a master, and the ids
     of all its cells."""
-    generated = student_notebook(nbformat.read(master, as_version=4))
+    solution = nbformat.read(master, as_version=4)
+    generated = student_notebook(solution)
+    kept = [c for c in solution.cells if HIDDEN_TAG not in c.get("metadata", {}).get("tags", [])]  # as generated
     found, before = [], ""
     for index, cell in enumerate(generated.cells):
         if cell.cell_type == "markdown" and MD_STUB in cell.source:
             headings = EXERCISE_HEADING.findall(before + cell.source.split(MD_STUB)[0])
-            found.append(Prompt(headings[-1] if headings else cell.id, cell.id, index, cell.source))
+            model = "\n\n".join(region[len(MD_BEGIN):-len(MD_END)].strip() for region in MD_REGION.findall(kept[index].source))
+            found.append(Prompt(headings[-1] if headings else cell.id, cell.id, index, cell.source, model))
         if cell.cell_type == "markdown":
             before += cell.source + "\n"
     return found, {cell.id for cell in generated.cells}
@@ -257,6 +263,21 @@ def master_of(chapter: int, solutions: Path | None = None) -> Path | None:
     return masters[0] if masters else None
 
 
+def model_answers(out_dir: Path, solutions: Path | None = None) -> dict[str, str]:
+    """{exercise id: the answer the TA compares with}: the master's written answers, and for
+    choice exercises the right option."""
+    chapter, students = read_results(out_dir)
+    master = master_of(chapter, solutions)
+    models = {p.exercise: p.model for p in prompts(master)[0]} if master else {}
+    for exercise in {e.get("id") for s in students for e in s.exercises if isinstance(e, dict) and e.get("kind") == "choice"}:
+        try:
+            spec = find(str(exercise))
+            models[exercise] = "right choice: " + next(o for o in spec.options if o[0] == spec.reference)
+        except (ValueError, StopIteration):
+            continue
+    return models
+
+
 def collect(out_dir: Path, solutions: Path | None = None) -> list[Answer]:
     """Every written answer and justification of the batch in OUT, student by student."""
     chapter, students = read_results(out_dir)
@@ -299,16 +320,18 @@ PAGE_STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:coll
               ".answer{white-space:pre-wrap;font-family:serif;max-width:60em}.flag{color:#a00}")
 
 
-def exercise_page(exercise: str, answers: list[Answer]) -> str:
-    """One exercise: the rubric, then every student's answer (all student text escaped)."""
+def exercise_page(exercise: str, answers: list[Answer], model: str = "") -> str:
+    """One exercise: the rubric and the model answer, then every student's answer (all student
+    text escaped)."""
     rubric = "".join(f"<li>{_esc(c)} ({p} point{'s' * (p != 1)})</li>" for c, p in answers[0].rubric)
+    model = f"<h2>Model answer</h2><div class='answer'>{_esc(model)}</div>" if model else ""
     rows = "".join(
         f"<tr><td>{_esc(a.student)}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"
         f"<td class='answer'>{_esc(a.text)}</td><td class='flag'>{_esc('; '.join(a.flags))}</td>"
         f"<td>__ / {a.max_points}</td></tr>" for a in answers)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Exercise {_esc(exercise)}</title>"
             f"<style>{PAGE_STYLE}</style></head><body><h1>Exercise {_esc(exercise)}: answers to grade by hand</h1>"
-            f"<h2>Rubric</h2><ul>{rubric}</ul><p>Enter points in manual.csv (column Points).</p>"
+            f"<h2>Rubric</h2><ul>{rubric}</ul>{model}<p>Enter points in manual.csv (column Points).</p>"
             "<table><tr><th>student</th><th>kind</th><th>autograder</th><th>answer</th><th>flags</th><th>points</th></tr>"
             f"{rows}</table></body></html>\n")
 
@@ -334,8 +357,9 @@ def write_manual(out_dir: Path, solutions: Path | None = None, previous: Path | 
     by_exercise: dict[str, list[Answer]] = {}
     for answer in answers:
         by_exercise.setdefault(answer.exercise, []).append(answer)
+    models = model_answers(out_dir, solutions)
     for exercise, group in by_exercise.items():
-        write_atomically(out_dir / "manual" / page_name(exercise), exercise_page(exercise, group))
+        write_atomically(out_dir / "manual" / page_name(exercise), exercise_page(exercise, group, models.get(exercise, "")))
     write_atomically(out_dir / "manual" / "index.html", index_page(by_exercise))
     return answers
 
