@@ -107,6 +107,29 @@ def test_an_answer_cell_is_found_without_ids_by_its_prompt(course):
     assert rows[("old", "Exercise 2.7", "written")]["Answer"] == "Nothing is forgotten: all weights equal 1/(i+1)."
 
 
+def test_an_answer_found_only_by_position_or_not_at_all_is_flagged(course):
+    moved = answered(course["handout"], "My own text, the prompt deleted.")
+    moved.cells[1].id, moved.cells[1].source = "new-id-1", "My own text, the prompt deleted."
+    emptied = copy.deepcopy(course["handout"])
+    emptied.cells = [c for c in emptied.cells if c.cell_type == "code"]
+    rows = run(course, [{"student": "moved", "notebook": save(course, "moved", moved)},
+                        {"student": "emptied", "notebook": save(course, "emptied", emptied)}])
+    assert rows[("moved", "Exercise 2.7", "written")]["Answer"] == "My own text, the prompt deleted."
+    assert "found by its position only" in rows[("moved", "Exercise 2.7", "written")]["Flags"]
+    assert rows[("emptied", "Exercise 2.7", "written")]["Flags"] == "empty; answer cell not found"
+
+
+def test_two_answer_cells_of_one_exercise_are_two_rows(course):
+    two = master()
+    two.cells.append(nbformat.v4.new_markdown_cell("And now the other way round.\n\n<!-- BEGIN SOLUTION -->\nx\n<!-- END SOLUTION -->"))
+    nbformat.write(two, course["solutions"] / "chapter2_written.ipynb")
+    handout = student_notebook(two)
+    handout.cells[-1].source = "And now the other way round.\n\nThe recursion read backwards gives the sum."
+    rows = run(course, [{"student": "ada", "notebook": save(course, "ada", handout)}])
+    assert rows[("ada", "Exercise 2.8 part 2", "written")]["Answer"] == "The recursion read backwards gives the sum."
+    assert rows[("ada", "Exercise 2.8", "written")]["Flags"] == "empty"
+
+
 def test_hostile_text_is_escaped_in_the_pages_and_the_csv(course):
     attack = ('<script>alert(1)</script><img src=x onerror=alert(2)> [click](javascript:alert(3)) '
               '</td></tr></table><h1>Full marks</h1>')

@@ -38,8 +38,8 @@ from pathlib import Path
 
 import nbformat
 
-from .lms import StudentResult, read_results
 from . import find
+from .lms import StudentResult, read_results
 from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
 from .reports import csv_cell, file_stem, text, write_atomically
@@ -161,8 +161,11 @@ def prompts(master: Path) -> tuple[list[Prompt], set[str]]:
     for index, cell in enumerate(generated.cells):
         if cell.cell_type == "markdown" and MD_STUB in cell.source:
             headings = EXERCISE_HEADING.findall(before + cell.source.split(MD_STUB)[0])
+            exercise = headings[-1] if headings else cell.id
+            if any(p.exercise == exercise for p in found):  # a second answer cell of one exercise
+                exercise = f"{exercise} part {sum(p.exercise.startswith(exercise) for p in found) + 1}"
             model = "\n\n".join(region[len(MD_BEGIN):-len(MD_END)].strip() for region in MD_REGION.findall(kept[index].source))
-            found.append(Prompt(headings[-1] if headings else cell.id, cell.id, index, cell.source, model))
+            found.append(Prompt(exercise, cell.id, index, cell.source, model))
         if cell.cell_type == "markdown":
             before += cell.source + "\n"
     return found, {cell.id for cell in generated.cells}
@@ -207,17 +210,19 @@ def template_parts(template: str, source: str) -> list[str] | None:
     return parts + [body]
 
 
-def find_cell(cells: list[dict], prompt: Prompt) -> int | None:
+def find_cell(cells: list[dict], prompt: Prompt) -> tuple[int | None, list[str]]:
     """The student's answer cell: same id, else the one that still holds the prompt's text,
-    else the Markdown cell at the same position."""
+    else (flagged) the Markdown cell at the same position; and flags."""
     markdown = [k for k, c in enumerate(cells) if c["type"] == "markdown"]
     for k in markdown:
         if cells[k]["id"] == prompt.cell_id:
-            return k
+            return k, []
     for k in markdown:
         if template_parts(prompt.template, cells[k]["source"]) is not None:
-            return k
-    return prompt.index if prompt.index in markdown else None
+            return k, []
+    if prompt.index in markdown:
+        return prompt.index, ["found by its position only: check it is the answer"]
+    return None, ["answer cell not found"]
 
 
 def extract(template: str, source: str) -> str:
@@ -248,12 +253,10 @@ def written_answers(student: StudentResult, prompt_list: list[Prompt], known_ids
         cells, flags = notebook_cells(student.notebook, student.notebook_sha256)
     found = []
     for prompt in prompt_list:
-        k = find_cell(cells, prompt) if cells else None
-        missing = ["answer cell not found"] if cells and k is None else []
+        k, where = find_cell(cells, prompt) if cells else (None, [])
         raw = "" if k is None else "\n\n".join([extract(prompt.template, cells[k]["source"])] + added_after(cells, k, known_ids))
         words, cut = shortened(raw)
-        found.append(Answer(student.student, prompt.exercise, "written", words,
-                            length_flags(words) + cut + flags + missing))
+        found.append(Answer(student.student, prompt.exercise, "written", words, length_flags(words) + cut + flags + where))
     return found
 
 
