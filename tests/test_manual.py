@@ -211,10 +211,10 @@ def test_the_tas_points_merge_into_the_gradebook_and_bad_entries_are_reported(co
                   "no written answer for exercise '9.9'", "appears twice"):
         assert words in problems, words
     book = {r[0]: r for r in csv_rows(course["out"] / "gradebook_with_manual.csv")}
-    assert book["Student ID"] == ["Student ID", "Autograded", "Autograded max", "Manual 2.4 justification (1)",
-                                  "Manual 2.7 written (2)", "Manual 2.8 written (2)", "Manual pending", "Total",
+    assert book["Student ID"] == ["Student ID", "Autograded", "Autograded max", "Manual 2.7 written (2)",
+                                  "Manual 2.8 written (2)", "Manual 2.4 justification (1)", "Manual pending", "Total",
                                   "Max points", "Status"]
-    assert book["ada"] == ["ada", "3", "9", "1", "2", "1.5", "0", "7.5", "14", "ok"]
+    assert book["ada"] == ["ada", "3", "9", "2", "1.5", "1", "0", "7.5", "14", "ok"]
     assert book["bob"] == ["bob", "2", "9", "", "", "", "3", "2", "14", "ok"]
 
 

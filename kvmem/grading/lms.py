@@ -122,7 +122,8 @@ def moodle_folders(submissions: Path | None) -> dict[str, tuple[str, str]]:
 
 # --- the files ------------------------------------------------------------------------------
 
-def _csv(rows: list[list]) -> str:
+def csv_text(rows: list[list]) -> str:
+    """Rows as CSV text, every cell escaped against formulas (reports.csv_cell)."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([[csv_cell(c) for c in row] for row in rows])
     return buffer.getvalue()
@@ -151,7 +152,7 @@ def canvas_csv(students: list[StudentResult], assignment: str, points_possible: 
         points, max_points = totals.get(s.student, (s.total, s.max_total))
         score = "" if s.status in NOT_EXPORTED else _number(scaled(points, max_points, out_of))
         rows.append([name, canvas_id, "", login, "", score])
-    return _csv(rows)
+    return csv_text(rows)
 
 
 def write_canvas(out_dir: Path, assignment_name: str, points_possible: float | None = None, *,
@@ -193,7 +194,7 @@ def moodle_csv(students: list[StudentResult], max_grade: float | None, totals: T
         status = "No submission" if s.status == "no-notebook" else "Submitted for grading"
         rows.append([f"Participant {participant}" if participant else "", name, "", status, grade, f"{out_of:.2f}",
                      "Yes", moodle_date(now), feedback_comment(s, (points, max_points))])
-    return _csv(rows)
+    return csv_text(rows)
 
 
 def write_moodle(out_dir: Path, max_grade: float | None = None, *, totals: Totals | None = None,

@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 
 from . import find
-from .lms import StudentResult, read_results
+from .lms import StudentResult, csv_text, read_results
 from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
 from .reports import csv_cell, file_stem, text, write_atomically
@@ -309,9 +309,7 @@ def manual_csv(answers: list[Answer], previous: dict | None = None) -> str:
             rows.append(_row(answer, "", [f"the answer changed after it was marked ({earlier['Points']} points then)"]))
         else:
             rows.append(_row(answer))
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([[csv_cell(c) for c in row] for row in rows])
-    return buffer.getvalue()
+    return csv_text(rows)
 
 
 def _esc(value) -> str:
@@ -390,7 +388,7 @@ def _decode(data: bytes) -> str:
 
 
 def read_manual(path: Path) -> tuple[dict, list[str]]:
-    """{(student cell, exercise, kind): row} from a manual.csv as a spreadsheet saved it (comma,
+    """{(student cell as one line, exercise, kind): row} from a manual.csv as a spreadsheet saved it (comma,
     semicolon or tab separated), and the problems found. ValueError if it cannot be read at all."""
     try:
         content = _decode(read_regular_file(path, CSV_CAP))
@@ -404,7 +402,7 @@ def read_manual(path: Path) -> tuple[dict, list[str]]:
         raise ValueError(f"the manual-grading file {path} lacks the column(s) {', '.join(sorted(missing))}")
     rows, problems = {}, []
     for line, row in enumerate(reader, 2):
-        key = (row["Student"] or "", re.sub(r"^Exercise\s+", "", (row["Exercise"] or "").strip()), (row["Kind"] or "").strip())
+        key = (text(row["Student"] or ""), re.sub(r"^Exercise\s+", "", (row["Exercise"] or "").strip()), (row["Kind"] or "").strip())
         row = {k: (v or "").strip() for k, v in row.items() if isinstance(k, str)}
         row.setdefault("Answer ID", "")
         if key in rows:
@@ -441,9 +439,9 @@ def match_rows(answers: list[Answer], rows: dict) -> tuple[dict, list[str]]:
     or not); problems for rows that match no answer."""
     by_cell = {}
     for answer in answers:
-        for name in {answer.student, text(answer.student), csv_cell(answer.student)}:
+        for name in (text(answer.student), csv_cell(answer.student)):
             by_cell[(name, answer.exercise, answer.kind)] = answer.key
-    students = {cell for a in answers for cell in (a.student, text(a.student), csv_cell(a.student))}
+    students = {name for name, _, _ in by_cell}
     matched, problems = {}, []
     for key, row in rows.items():
         if key in by_cell:
@@ -478,7 +476,7 @@ def merge(students: list[StudentResult], answers: list[Answer], rows: dict) -> M
 
 
 def gradebook_with_manual(students: list[StudentResult], answers: list[Answer], merged: Merged) -> str:
-    columns = sorted({(a.exercise, a.kind, a.max_points) for a in answers})
+    columns = list(dict.fromkeys((a.exercise, a.kind, a.max_points) for a in answers))
     rows = [["Student ID", "Autograded", "Autograded max"] + [f"Manual {e} {k} ({m})" for e, k, m in columns]
             + ["Manual pending", "Total", "Max points", "Status"]]
     for s in students:
@@ -486,9 +484,7 @@ def gradebook_with_manual(students: list[StudentResult], answers: list[Answer], 
         total, max_total = merged.totals[s.student]
         rows.append([s.student, f"{s.total:g}", f"{s.max_total:g}"] + [m if m == "" else f"{m:g}" for m in manual]
                     + [str(merged.pending.get(s.student, 0)), f"{total:g}", f"{max_total:g}", s.status])
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([[csv_cell(c) for c in row] for row in rows])
-    return buffer.getvalue()
+    return csv_text(rows)
 
 
 def merge_manual(out_dir: Path, manual_csv: Path, solutions: Path | None = None) -> Merged:
