@@ -19,6 +19,11 @@ Identity. Canvas downloads are named `<name>_[LATE_]<user id>_<submission id>_<f
 id is Canvas's `ID` column. Moodle downloads are folders `<Full Name>_<n>_assignsubmission_file_`:
 `n` is the worksheet's `Identifier` (`Participant <n>`). Without such a name the student ID is
 used (Canvas: as the SIS Login ID, for files named `<login>.ipynb`).
+
+Importing. Canvas: Grades > Import, the file as it is (a column without an assignment id creates
+a new assignment). Moodle: the assignment needs the feedback types "Offline grading worksheet"
+(and "Feedback comments" for that column); upload it under "Upload grading worksheet". Scores are
+rescaled to the LMS's maximum when one is given; a grader error leaves the cell empty.
 """
 
 from __future__ import annotations
