@@ -30,4 +30,5 @@ def find(exercise_id: str) -> Exercise:
     raise ValueError(f"there is no exercise {exercise_id!r}")
 
 
-from .feedback import check, hidden_cases  # noqa: E402  (feedback needs find)
+from ..variants import variant  # noqa: E402  (a value exercise's numbers for a STUDENT_ID)
+from .feedback import check, hidden_cases, show_options  # noqa: E402  (feedback needs find)

@@ -21,6 +21,7 @@ from .intake import Submission, find_submissions
 from .readback import Unreadable, read_regular_file
 from .reports import feedback_html, feedback_markdown, file_stem, make_folder, write_atomically, write_reports
 from .sandbox import NO_SANDBOX_REASON, Limits, claim_uids, isolation_mode
+from .variant_ids import variant_id
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -52,9 +53,11 @@ def grader_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_key(chapter: int, notebook_sha256: str, hidden: str) -> str:
-    """The resume cache's key: (chapter, notebook hash, hidden-check hash, grader version)."""
-    return hashlib.sha256(json.dumps([chapter, notebook_sha256, hidden, grader_version()]).encode()).hexdigest()
+def cache_key(chapter: int, notebook_sha256: str, hidden: str, variant: str = "") -> str:
+    """The resume cache's key: (chapter, notebook hash, hidden-check hash, grader version,
+    the student's variant ID)."""
+    return hashlib.sha256(json.dumps([chapter, notebook_sha256, hidden, grader_version()] + ([variant] if variant else []))
+                          .encode()).hexdigest()
 
 
 def load_previous(path: Path, student: str, key: str) -> SubmissionGrade | None:
@@ -77,8 +80,9 @@ def log_isolation(log) -> None:
 
 
 def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None = None, workers: int | None = None,
-                 force: bool = False, limits: Limits = Limits(), log=print) -> list[SubmissionGrade]:
-    """Grade every submission in the folder; skip those already graded (same cache key) unless forced."""
+                 force: bool = False, limits: Limits = Limits(), log=print, salt: str = "") -> list[SubmissionGrade]:
+    """Grade every submission in the folder; skip those already graded (same cache key) unless forced.
+    With a salt, value and choice exercises are graded on each student's own variant."""
     specs = graded_exercises(chapter)  # a clear error for an unknown chapter, before anything runs
     intake = find_submissions(submissions, assignment_name(chapter))
     hidden_cases = hidden_checks(default_hidden_sources(chapter, hidden))
@@ -87,7 +91,8 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
     make_folder(results_dir)
     todo, done, keys = [], {}, {}
     for submission in intake.submissions:
-        keys[submission.student] = cache_key(chapter, notebook_hash(submission.notebook), hidden_fingerprint)
+        keys[submission.student] = cache_key(chapter, notebook_hash(submission.notebook), hidden_fingerprint,
+                                             variant_id(submission.student, salt))
         previous = None if force else load_previous(results_dir / f"{file_stem(submission.student)}.json",
                                                     submission.student, keys[submission.student])
         if previous:
@@ -110,7 +115,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
                 with lock:
                     uid = free_uids.pop()
                 try:
-                    grade = grade_safely(submission, chapter, limits, base, uid, hidden_cases)
+                    grade = grade_safely(submission, chapter, limits, base, uid, hidden_cases, salt)
                 finally:
                     with lock:
                         free_uids.append(uid)
@@ -134,21 +139,24 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
     return grades
 
 
-def grade_safely(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases) -> SubmissionGrade:
+def grade_safely(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases,
+                 salt: str = "") -> SubmissionGrade:
     """The grade of one submission; a fault of the grader on it becomes status grader-error."""
     try:
-        return _grade_one(submission, chapter, limits, base, uid, hidden_cases)
+        return _grade_one(submission, chapter, limits, base, uid, hidden_cases, salt)
     except Exception as err:
         return ungraded(submission.student, chapter, "grader-error", f"{type(err).__name__}: {str(err)[:300]}",
                         isolation=isolation_mode())
 
 
-def _grade_one(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases) -> SubmissionGrade:
+def _grade_one(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases,
+               salt: str = "") -> SubmissionGrade:
     if submission.notebook is None:
         return ungraded(submission.student, chapter, "no-notebook", submission.problem)
     if submission.refused:
         return ungraded(submission.student, chapter, "invalid-notebook", submission.problem)
-    grade = grade_submission(submission.notebook, chapter, submission.student, limits, base, uid, hidden_cases)
+    grade = grade_submission(submission.notebook, chapter, submission.student, limits, base, uid, hidden_cases,
+                             variant_id=variant_id(submission.student, salt))
     if submission.problem:
         grade.detail = "; ".join(filter(None, [submission.problem, grade.detail]))
     return grade
@@ -178,7 +186,7 @@ def replay(result_file: Path, hidden: Path | None = None, limits: Limits = Limit
     base = Path(tempfile.mkdtemp(prefix="kvmem-grade-"))
     try:
         again = grade_submission(notebook, recorded.chapter, recorded.student, limits, base, hidden=hidden_cases,
-                                 seed=recorded.seeds)
+                                 seed=recorded.seeds, variant_id=recorded.variant_id)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return recorded, again

@@ -7,10 +7,6 @@ from ..influence import influence
 from ..windows import weighted_window_average, window_average
 from .spec import Exercise
 
-KEYS_2_2 = np.array([[4.0, 0.0], [0.0, 4.0], [2.0, 2.0], [1.0, 3.0]])  # k_6 .. k_9
-BETA_2_2 = np.array([1.0, 2.0, 3.0, 4.0])
-
-
 def _sequences(rng):
     return [(rng.normal(size=(n, d)), int(rng.integers(0, n))) for n, d in ((7, 3), (1, 5), (40, 2))]
 
@@ -33,7 +29,7 @@ EXERCISES = [
     Exercise(
         id="2.2", points=2, kind="value", name="weighted_key",
         task="compute the weighted-window key at i = 9",
-        reference=lambda: weighted_window_average(KEYS_2_2, KEYS_2_2, BETA_2_2)[0][-1],
+        reference=lambda keys, beta: weighted_window_average(keys, keys, beta)[0][-1],  # inputs: kvmem.variants
         wrong="weighted_key = np.array([14.0, 26.0])",
     ),
     Exercise(

@@ -1,6 +1,6 @@
 """kvmem-grade: grade a folder of exercise notebooks.
 
-    kvmem-grade SUBMISSIONS --chapter 2 --out grades/ [--hidden PRIVATE/] [--workers 2] [--force]
+    kvmem-grade SUBMISSIONS --chapter 2 --out grades/ [--hidden PRIVATE/] [--salt-file SALT] [--workers 2] [--force]
     kvmem-grade --replay grades/results/<file>.json [--hidden PRIVATE/]
 
 SUBMISSIONS holds one notebook per student (<student>.ipynb, any case, .ipynb.json, Canvas
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .batch import grade_folder, replay
 from .sandbox import Limits
+from .variant_ids import read_salt
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,6 +35,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", type=Path, metavar="RESULT_JSON", help="grade one student again exactly as recorded")
     p.add_argument("--hidden", type=Path, help="a private folder of hidden checks (.py or .ipynb files calling hidden_cases)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--salt-file", type=Path, help="a private file whose first word is the assignment's salt: value and "
+                   "choice exercises are then graded on each student's own numbers (see kvmem.grading.variant_ids)")
     p.add_argument("--force", action="store_true", help="grade again students who are already graded")
     p.add_argument("--cell-timeout", type=int, default=Limits.cell_seconds, help="seconds per cell (default %(default)s)")
     p.add_argument("--notebook-timeout", type=int, default=Limits.notebook_seconds, help="seconds per notebook (default %(default)s)")
@@ -66,8 +69,8 @@ def main(argv=None) -> int:
         p.error("SUBMISSIONS, --chapter and --out are needed (or --replay RESULT_JSON)")
     try:
         grade_folder(args.submissions, args.chapter, args.out, args.hidden, args.workers, args.force, limits,
-                     log=lambda m: print(m, file=sys.stderr, flush=True))
-    except ValueError as err:
+                     log=lambda m: print(m, file=sys.stderr, flush=True), salt=read_salt(args.salt_file))
+    except (ValueError, OSError) as err:
         print(f"kvmem-grade: {err}", file=sys.stderr)
         return 2
     return 0

@@ -8,16 +8,24 @@ import inspect
 from .spec import describe_call, judge
 
 
-def check(exercise_id: str, answer, justification: str | None = None) -> None:
+def check(exercise_id: str, answer, justification: str | None = None, student_id: str = "") -> None:
     """Run the visible checks of one exercise on `answer`; print what passed or what is wrong.
 
     Function exercises: pass the function. Value exercises: pass the value. Choice exercises:
-    pass the letter and the justification. The check never shows the expected answer.
+    pass the letter and the justification. `student_id`: the notebook's STUDENT_ID, whose
+    numbers a value exercise is checked on. The check never shows the expected answer.
     """
-    visible_checks_pass(exercise_id, answer, justification)
+    visible_checks_pass(exercise_id, answer, justification, student_id)
 
 
-def visible_checks_pass(exercise_id: str, answer, justification: str | None = None) -> bool:
+def show_options(exercise_id: str, student_id: str = "") -> None:
+    """Print a choice exercise's options in this student's order (the book's without an ID)."""
+    from . import find
+
+    print("\n".join(find(exercise_id).shown_options(student_id)))
+
+
+def visible_checks_pass(exercise_id: str, answer, justification: str | None = None, student_id: str = "") -> bool:
     """`check`, returning whether the visible checks pass."""
     from . import find
 
@@ -29,7 +37,7 @@ def visible_checks_pass(exercise_id: str, answer, justification: str | None = No
     if exercise.kind == "choice":
         return _check_choice(exercise, answer, justification, header)
     if exercise.kind == "value":
-        ok, message = judge(exercise, answer)
+        ok, message = judge(exercise, answer, student_id=student_id)
         print(f"{header}: {message}" if not ok else f"{header}: correct.")
         return ok
     return _check_function(exercise, answer, header)

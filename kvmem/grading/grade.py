@@ -22,6 +22,9 @@ from .notebooks import HIDDEN_TAG
 from .readback import Failure, Unreadable, read_regular_file
 from .sandbox import Limits, claim_uids, run_in_sandbox
 from .spec import Exercise, describe_call, judge, judge_choice
+from ..variants import clean_id
+
+ID_NAME = "STUDENT_ID"  # the first cell of an exercise notebook: the student's variant ID
 
 
 @dataclass
@@ -50,6 +53,9 @@ class SubmissionGrade:
     notebook_sha256: str = ""
     seeds: dict = field(default_factory=dict)
     isolation: str = ""         # "bwrap", or "none" where no sandbox could be made
+    variant_id: str = ""        # the STUDENT_ID whose numbers were graded ("" : the book's)
+    recorded_id: str | None = None  # the STUDENT_ID the notebook holds
+    id_mismatch: bool = False   # the notebook's STUDENT_ID is not the student's variant ID
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -140,15 +146,17 @@ def graded_exercises(chapter: int) -> list[Exercise]:
 
 def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, uid: int | None = None,
                      hidden: dict[str, list[tuple]] | None = None, seed: int | dict | None = None,
-                     claimed: bool = False) -> SubmissionGrade:
+                     claimed: bool = False, variant_id: str = "") -> SubmissionGrade:
     """Run and judge one notebook. Never raises for anything the submission contains.
 
     `uid` is the sandbox user (from claim_uids); without one, one is claimed for this call.
     `seed`: None derives each exercise's seed; a dict {exercise id: seed} replays a grading.
+    `variant_id`: the student's variant ID (from the file's student ID and the salt); value and
+    choice exercises are judged on its numbers and option order, whatever the notebook records.
     """
     if uid is None and not claimed:
         with claim_uids(1) as (claimed_uid,):
-            return grade_submission(path, chapter, student, limits, base, claimed_uid, hidden, seed, claimed=True)
+            return grade_submission(path, chapter, student, limits, base, claimed_uid, hidden, seed, True, variant_id)
     graded = graded_exercises(chapter)
     sha = notebook_hash(path)
     seeds = seed if isinstance(seed, dict) else {ex.id: derive_seed(chapter, ex.id, student, sha) if seed is None else seed
@@ -158,16 +166,29 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     except InvalidNotebook as err:
         return ungraded(student, chapter, "invalid-notebook", str(err), notebook_sha256=sha)
     inputs = grading_inputs(graded, hidden or {}, seeds)
-    answer_names = {n for ex in graded for n in (ex.name, ex.justification_name)}
+    answer_names = {n for ex in graded for n in (ex.name, ex.justification_name)} | {ID_NAME}
     jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name} for ex in graded]
+    jobs.append({"id": ID_NAME, "kind": "value", "name": ID_NAME, "justification_name": ""})
     wire = {k: [[_descriptor(a) for a in case.args] for case in cases] for k, cases in inputs.items()}
     run = run_in_sandbox(runnable(cells, answer_names), jobs, wire, limits, base, uid)
-    extra = {"notebook_sha256": sha, "seeds": seeds, "isolation": run.isolation}
+    recorded = run.answers.get(ID_NAME, {}).get("value")
+    recorded = recorded if isinstance(recorded, str) else None
+    mismatch = recorded is not None and clean_id(recorded) != clean_id(variant_id)
+    detail = "; ".join(filter(None, [run.detail, id_flag(recorded, variant_id) if mismatch else ""]))
+    extra = {"notebook_sha256": sha, "seeds": seeds, "isolation": run.isolation, "variant_id": variant_id,
+             "recorded_id": recorded, "id_mismatch": mismatch}
     if not run.answers:
         return ungraded(student, chapter, run.status, run.detail, run.seconds, **extra)
-    results = [judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, [])) for ex in graded]
-    return SubmissionGrade(student, run.status, run.detail, sum(r.points for r in results), sum(ex.points for ex in graded),
+    results = [judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, []), variant_id) for ex in graded]
+    return SubmissionGrade(student, run.status, detail, sum(r.points for r in results), sum(ex.points for ex in graded),
                            results, run.cell_errors, run.seconds, chapter, **extra)
+
+
+def id_flag(recorded: str, variant_id: str) -> str:
+    """The note for a notebook whose STUDENT_ID is not the student's variant ID."""
+    expected = f"your variant ID {variant_id}" if variant_id else "empty (this assignment has no per-student numbers)"
+    return (f"the notebook's STUDENT_ID is {recorded.strip() or 'empty'}, but it should be {expected}; "
+            f"it was graded on the numbers and options of {variant_id or 'the book'}")
 
 
 def ungraded(student: str, chapter: int, status: str, detail: str, seconds: float = 0.0, **extra) -> SubmissionGrade:
@@ -178,7 +199,7 @@ def ungraded(student: str, chapter: int, status: str, detail: str, seconds: floa
                            **{"chapter": chapter, **extra})
 
 
-def judge_exercise(exercise: Exercise, record: dict, cases: list[Case]) -> ExerciseResult:
+def judge_exercise(exercise: Exercise, record: dict, cases: list[Case], variant_id: str = "") -> ExerciseResult:
     """All-or-nothing per exercise: every case must pass. Messages never show expected values,
     nor the inputs of hidden cases."""
     def result(passed: bool, messages: list[str], why=None) -> ExerciseResult:
@@ -188,12 +209,12 @@ def judge_exercise(exercise: Exercise, record: dict, cases: list[Case]) -> Exerc
     if not record or "missing" in record or "failed" in record:
         return result(False, [record.get("missing") or record.get("failed") or f"no answer for {exercise.name}"])
     if exercise.kind == "choice":
-        passed, message = judge_choice(exercise, record.get("choice"))
+        passed, message = judge_choice(exercise, record.get("choice"), variant_id)
         why = record.get("why")
         messages = [message] + ([] if why and len(why.split()) >= 3 else ["no justification was written"])
         return result(passed, messages, why)
     if exercise.kind == "value":
-        passed, message = judge_one(exercise, record.get("value"), ())
+        passed, message = judge_one(exercise, record.get("value"), (), variant_id)
         return result(passed, [message])
     got_cases = record.get("cases", [])
     if len(got_cases) != len(cases):
@@ -224,12 +245,12 @@ def failure_kind(message: str) -> str:
     return "wrong result"
 
 
-def judge_one(exercise: Exercise, got, args: tuple) -> tuple[bool, str]:
+def judge_one(exercise: Exercise, got, args: tuple, variant_id: str = "") -> tuple[bool, str]:
     if isinstance(got, Failure):
         return False, got.reason
     if isinstance(got, tuple) and any(isinstance(g, Failure) for g in got):
         return False, next(g.reason for g in got if isinstance(g, Failure))
     try:
-        return judge(exercise, got, args)
+        return judge(exercise, got, args, variant_id)
     except (OverflowError, ValueError, TypeError, FloatingPointError) as err:
         return False, f"the answer could not be compared ({type(err).__name__})"

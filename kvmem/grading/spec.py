@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..variants import BOOK, option_order, variant
+
 KINDS = ("function", "value", "choice", "experiment")
 SINGLE_RTOL = 1e-4  # float32 answers are compared with this tolerance, relative to the largest |expected|
 
@@ -52,28 +54,44 @@ class Exercise:
         return f"{self.name}_why"
 
     def expected(self, args: tuple = ()):
-        """The right answer (for a function exercise, on the arguments `args`)."""
+        """The right answer (for a function exercise, on the arguments `args`; for a value
+        exercise with per-student numbers, on those numbers)."""
         if self.kind == "function":
             return self.reference(*args)
         if self.kind == "value":
-            return self.reference()
+            return self.reference(*(args or self.inputs()))
         return self.reference
 
+    def inputs(self, student_id: str = "") -> tuple:
+        """A value exercise's inputs for this student's variant ID (none for most exercises)."""
+        return variant(self.id, student_id) if self.id in BOOK else ()
 
-def judge(exercise: Exercise, got, args: tuple = ()) -> tuple[bool, str]:
-    """Compare a student's answer with the expected one; (passed, a message in plain words)."""
+    def shown_options(self, student_id: str = "") -> list[str]:
+        """A choice exercise's options, lettered in this student's order."""
+        order = option_order(self.id, len(self.options), student_id)
+        return [f"{self.options[j][0]}: {self.options[i].split(': ', 1)[1]}" for j, i in enumerate(order)]
+
+    def right_letter(self, student_id: str = "") -> str:
+        """The letter of the right option in this student's order."""
+        book_index = [o[0] for o in self.options].index(self.reference)
+        return self.options[option_order(self.id, len(self.options), student_id).index(book_index)][0]
+
+
+def judge(exercise: Exercise, got, args: tuple = (), student_id: str = "") -> tuple[bool, str]:
+    """Compare a student's answer with the expected one; (passed, a message in plain words).
+    `student_id`: the variant ID whose numbers (value) or option order (choice) count."""
     if exercise.kind == "choice":
-        return judge_choice(exercise, got)
-    expected = exercise.expected(args)
+        return judge_choice(exercise, got, student_id)
+    expected = exercise.expected(exercise.inputs(student_id) if exercise.kind == "value" else args)
     label = "the result" if exercise.kind == "function" else exercise.name
     return compare(expected, got, label, exercise.rtol, exercise.atol)
 
 
-def judge_choice(exercise: Exercise, got) -> tuple[bool, str]:
+def judge_choice(exercise: Exercise, got, student_id: str = "") -> tuple[bool, str]:
     if not isinstance(got, str) or got.strip().upper() not in {o[0] for o in exercise.options}:
         letters = ", ".join(o[0] for o in exercise.options)
         return False, f"{exercise.name} should be one of the letters {letters}; got {got!r}"
-    if got.strip().upper() != exercise.reference:
+    if got.strip().upper() != exercise.right_letter(student_id):
         return False, f"{exercise.name} = {got.strip().upper()!r} is not the right choice"
     return True, "right choice"
 

@@ -1,0 +1,56 @@
+"""Per-student variants of the value and choice exercises.
+
+A student's variant ID (the `STUDENT_ID` of the first cell of an exercise notebook) seeds the
+numbers of each value exercise and the order of the options of each choice exercise:
+seed = sha256(variant ID, exercise id). The empty ID (self-study) gives the book's own
+numbers and order, so the published solutions match. The instructor makes each student's
+variant ID from the student ID and a secret salt (kvmem.grading.variants.variant_id).
+
+This module is public (the grader's sandbox has it): it draws inputs, never answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+# The book's inputs of each value exercise with variants, and how a student's are drawn.
+BOOK = {
+    "2.2": (np.array([[4.0, 0.0], [0.0, 4.0], [2.0, 2.0], [1.0, 3.0]]),  # k_6 .. k_9
+            np.array([1.0, 2.0, 3.0, 4.0])),                              # beta_1 .. beta_4
+}
+DRAWS = {
+    "2.2": lambda rng: (rng.integers(0, 6, size=(4, 2)).astype(float), rng.integers(1, 6, size=4).astype(float)),
+}
+SHUFFLED = {"2.4"}  # choice exercises whose notebooks print the options in the student's order
+
+
+def clean_id(student_id) -> str:
+    """The variant ID as the seed reads it: case and surrounding spaces do not matter."""
+    if not isinstance(student_id, str):
+        raise TypeError(f"STUDENT_ID should be a string such as \"alice-3f9a2c\" (or \"\"), not {type(student_id).__name__}")
+    return student_id.strip().lower()
+
+
+def variant_rng(exercise_id: str, student_id: str) -> np.random.Generator:
+    """The generator of one student's variant of one exercise."""
+    key = json.dumps(["variant", clean_id(student_id), exercise_id]).encode("utf-8", "surrogateescape")
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def variant(exercise_id: str, student_id: str = ""):
+    """The inputs of a value exercise for this student (the book's without an ID)."""
+    if exercise_id not in BOOK:
+        raise ValueError(f"exercise {exercise_id!r} has no per-student numbers; those that do: {sorted(BOOK)}")
+    if not clean_id(student_id):
+        return tuple(np.copy(x) for x in BOOK[exercise_id])
+    return DRAWS[exercise_id](variant_rng(exercise_id, student_id))
+
+
+def option_order(exercise_id: str, n_options: int, student_id: str = "") -> list[int]:
+    """order[j]: the index (in the book's order) of the option shown as the j-th letter."""
+    if exercise_id not in SHUFFLED or not clean_id(student_id):
+        return list(range(n_options))
+    return [int(i) for i in variant_rng(exercise_id, student_id).permutation(n_options)]

@@ -1,0 +1,160 @@
+"""Per-student variants: each student's own numbers (2.2) and option order (2.4), judged on the
+student's variant ID (made from the file's student ID and the instructor's salt)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import re
+
+import nbformat
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from kvmem.grading import check, find, variant
+from kvmem.grading.batch import grade_folder
+from kvmem.grading.grade import grade_submission
+from kvmem.grading.reports import markdown
+from kvmem.grading.sandbox import Limits
+from kvmem.grading.spec import judge
+from kvmem.grading.variant_ids import main as print_variant_ids
+from kvmem.grading.variant_ids import variant_id
+
+MASTER = ROOT / "solutions" / "chapter2_cumulative_average.ipynb"
+SALT = "pepper-2026-autumn"
+BOOK_KEY = np.array([14.0, 26.0]) / 10  # (1*[4,0] + 2*[0,4] + 3*[2,2] + 4*[1,3]) / (1+2+3+4), by hand
+RIGHT_TEXT = "they weigh the same, 1/1000"
+
+
+def weighted_key(student_id):
+    """Exercise 2.2 from its definition: sum_j beta_j k_j / sum_j beta_j."""
+    keys, beta = variant("2.2", student_id)
+    return (beta[:, None] * keys).sum(axis=0) / beta.sum()
+
+
+def right_letter(student_id):
+    """The letter the student sees in front of the right option (read from the printed options)."""
+    shown = find("2.4").shown_options(student_id)
+    return next(line[0] for line in shown if line.endswith(RIGHT_TEXT))
+
+
+def two_students():
+    """Two students of the course (under SALT) whose right letters in 2.4 differ."""
+    for a, b in itertools.combinations([f"student{k}" for k in range(40)], 2):
+        if right_letter(variant_id(a, SALT)) != right_letter(variant_id(b, SALT)):
+            return a, b
+    raise AssertionError("no two students with different option orders")
+
+
+ALICE, BOB = two_students()
+
+
+def test_without_an_id_the_book_numbers_and_order_are_used():
+    keys, beta = variant("2.2", "")
+    assert keys.tolist() == [[4, 0], [0, 4], [2, 2], [1, 3]] and beta.tolist() == [1, 2, 3, 4]
+    assert judge(find("2.2"), BOOK_KEY)[0]
+    assert find("2.4").shown_options("") == list(find("2.4").options)
+    assert right_letter("") == find("2.4").reference == "C"
+
+
+def test_variant_ids_are_an_hmac_of_the_student_id_with_the_salt(tmp_path, capsys):
+    expected = hmac.new(SALT.encode(), b"alice", hashlib.sha256).hexdigest()[:6]
+    assert variant_id("Alice ", SALT) == f"Alice-{expected}"
+    assert variant_id("alice", SALT) != variant_id("alice", SALT + "x")
+    assert variant_id("alice", "") == ""
+    (tmp_path / "salt").write_text(SALT + "\n")
+    assert print_variant_ids(["--salt-file", str(tmp_path / "salt"), "alice"]) == 0
+    assert capsys.readouterr().out == f"alice\talice-{expected}\n"
+
+
+def test_two_students_see_different_numbers_and_only_their_own_answer_passes():
+    a, b = variant_id(ALICE, SALT), variant_id(BOB, SALT)
+    assert not np.array_equal(variant("2.2", a)[0], variant("2.2", b)[0])
+    assert np.array_equal(variant("2.2", a)[0], variant("2.2", a.upper())[0])  # case does not matter
+    assert not np.allclose(weighted_key(a), weighted_key(b))
+    exercise = find("2.2")
+    assert judge(exercise, weighted_key(a), student_id=a)[0] and judge(exercise, weighted_key(b), student_id=b)[0]
+    assert not judge(exercise, weighted_key(b), student_id=a)[0]
+    assert not judge(exercise, weighted_key(a), student_id=b)[0]
+    assert not judge(exercise, BOOK_KEY, student_id=a)[0]
+
+
+def test_each_student_scores_with_their_own_letter():
+    a, b = variant_id(ALICE, SALT), variant_id(BOB, SALT)
+    exercise = find("2.4")
+    assert judge(exercise, right_letter(a), student_id=a)[0] and judge(exercise, right_letter(b), student_id=b)[0]
+    assert not judge(exercise, right_letter(b), student_id=a)[0]
+    assert not judge(exercise, right_letter(a), student_id=b)[0]
+
+
+def test_check_judges_on_the_notebooks_id_and_never_shows_the_answer(capsys):
+    a, b = variant_id(ALICE, SALT), variant_id(BOB, SALT)
+    check("2.2", weighted_key(a), student_id=a)
+    check("2.2", weighted_key(b), student_id=a)
+    check("2.4", right_letter(a), "Each token enters with the same weight.", student_id=a)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Exercise 2.2: correct."
+    assert "wrong values" in lines[1]
+    assert "graded when you submit" in lines[2]
+    assert set(re.findall(r"\d+\.\d*", "\n".join(lines))) <= {"2.2", "2.4"}  # no number but the exercises' ids
+
+
+def student_notebook(path, student_id, letter):
+    """The solution master as a student would hand it in: their STUDENT_ID, their letter in 2.4
+    (2.2's answer is computed by the notebook's own code from the numbers it shows)."""
+    notebook = nbformat.read(MASTER, as_version=4)
+    for cell in notebook.cells:
+        cell.source = cell.source.replace('STUDENT_ID = ""', f"STUDENT_ID = {student_id!r}")
+        cell.source = cell.source.replace('weight_choice = "C"', f"weight_choice = {letter!r}")
+    nbformat.write(notebook, path)
+    return path
+
+
+def points(grade):
+    return {e.id: e.points for e in grade.exercises if e.id in ("2.2", "2.4")}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return tmp_path_factory.mktemp("grading")
+
+
+def test_the_grader_grades_each_student_on_their_own_variant(tmp_path, base):
+    a, b = variant_id(ALICE, SALT), variant_id(BOB, SALT)
+    alice = student_notebook(tmp_path / "alice.ipynb", a, right_letter(a))
+    own = grade_submission(alice, 2, ALICE, Limits(), base, variant_id=a)
+    assert own.status == "ok" and own.total == own.max_total, [(e.id, e.messages) for e in own.exercises]
+    assert not own.id_mismatch and own.recorded_id == a
+    copied = grade_submission(alice, 2, BOB, Limits(), base, variant_id=b)  # Bob hands in Alice's notebook
+    assert points(copied) == {"2.2": 0, "2.4": 0}
+    assert copied.status == "ok" and copied.id_mismatch and a in copied.detail and b in copied.detail
+    published = grade_submission(MASTER, 2, BOB, Limits(), base, variant_id=b)  # the book's solution, unchanged
+    assert points(published)["2.2"] == 0 and published.id_mismatch
+    assert published.total == published.max_total - find("2.2").points - find("2.4").points
+
+
+def test_a_batch_with_a_salt_uses_the_file_names_id_and_flags_a_wrong_recorded_id(tmp_path):
+    a, b = variant_id(ALICE, SALT), variant_id(BOB, SALT)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    student_notebook(folder / f"{ALICE}.ipynb", a, right_letter(a))
+    student_notebook(folder / f"{BOB}.ipynb", a, right_letter(a))  # Bob copied Alice's notebook, ID and all
+    grades = {g.student: g for g in grade_folder(folder, 2, tmp_path / "out", workers=1, log=lambda m: None, salt=SALT)}
+    assert grades[ALICE].total == grades[ALICE].max_total and not grades[ALICE].id_mismatch
+    assert points(grades[BOB]) == {"2.2": 0, "2.4": 0} and grades[BOB].id_mismatch and grades[BOB].status == "ok"
+    results = {s["student"]: s for s in json.loads((tmp_path / "out" / "results.json").read_text())["submissions"]}
+    assert results[BOB]["id_mismatch"] and results[BOB]["variant_id"] == b
+    feedback = next((tmp_path / "out" / "feedback").glob(f"{BOB}*.md")).read_text()
+    assert markdown("STUDENT_ID") in feedback and markdown(b) in feedback
+    assert SALT not in (tmp_path / "out" / "results.json").read_text() + feedback
+
+
+def test_the_exercise_notebook_asks_for_the_id_first():
+    notebook = nbformat.read(ROOT / "exercises" / MASTER.name, as_version=4)
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    assert first.source.rstrip().endswith('STUDENT_ID = ""')
+    text = "\n".join(c.source for c in notebook.cells)
+    assert 'variant("2.2", STUDENT_ID)' in text and 'show_options("2.4", STUDENT_ID)' in text
