@@ -18,13 +18,19 @@ import numpy as np
 
 # The book's inputs of each value exercise with variants, and how a student's are drawn.
 BOOK = {
-    "2.2": (np.array([[4.0, 0.0], [0.0, 4.0], [2.0, 2.0], [1.0, 3.0]]),  # k_6 .. k_9
-            np.array([1.0, 2.0, 3.0, 4.0])),                              # beta_1 .. beta_4
+    "2.2": (np.array([[4.0, 0.0], [0.0, 4.0], [2.0, 2.0], [1.0, 3.0]]),  # keys k_6 .. k_9
+            np.array([1.0, 2.0, 3.0, 4.0])),                              # weights beta_1 .. beta_4
+    "3.2": (np.array([[2.0, 0.0], [0.0, 2.0], [4.0, 4.0], [1.0, 1.0], [3.0, 3.0]]),),  # keys k_0 .. k_4
+    "7.2": (np.array([0.9, 0.5, 0.8, 0.75, 0.6]),   # gates alpha_0 .. alpha_4
+            np.array([1.0, 0.5, 1.0, 1.0, 1.0])),   # write strengths beta_0 .. beta_4
 }
 DRAWS = {
     "2.2": lambda rng: (rng.integers(0, 6, size=(4, 2)).astype(float), rng.integers(1, 6, size=4).astype(float)),
+    "3.2": lambda rng: (rng.integers(0, 6, size=(5, 2)).astype(float),),
+    "7.2": lambda rng: (rng.choice([0.5, 0.6, 0.75, 0.8, 0.9], size=5), rng.choice([0.5, 1.0], size=5)),
 }
-SHUFFLED = {"2.4"}  # choice exercises whose notebooks print the options in the student's order
+# Choice exercises whose notebooks print the options in the student's order: all of them.
+SHUFFLED = {"1.3", "2.4", "3.4", "4.4", "4.5", "5.5", "6.4", "7.5", "8.1", "8.2"}
 
 
 def clean_id(student_id) -> str:

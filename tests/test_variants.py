@@ -22,6 +22,7 @@ from kvmem.grading.sandbox import Limits
 from kvmem.grading.spec import judge
 from kvmem.grading.variant_ids import main as print_variant_ids
 from kvmem.grading.variant_ids import variant_id
+from kvmem.variants import SHUFFLED
 
 MASTER = ROOT / "solutions" / "chapter2_cumulative_average.ipynb"
 SALT = "pepper-2026-autumn"
@@ -158,3 +159,36 @@ def test_the_exercise_notebook_asks_for_the_id_first():
     assert first.source.rstrip().endswith('STUDENT_ID = ""')
     text = "\n".join(c.source for c in notebook.cells)
     assert 'variant("2.2", STUDENT_ID)' in text and 'show_options("2.4", STUDENT_ID)' in text
+
+
+INDEPENDENT = {  # each value exercise with variants, from its definition
+    "2.2": lambda keys, beta: (beta[:, None] * keys).sum(axis=0) / beta.sum(),
+    "3.2": lambda keys: np.array([keys[: i + 1].sum(axis=0) / (i + 1) for i in range(len(keys))]),
+    "7.2": lambda alpha, beta: np.array([beta[j] * np.prod(alpha[j + 1:]) for j in range(5)]),
+}
+
+
+@pytest.mark.parametrize("exercise_id", sorted(INDEPENDENT))
+def test_every_value_variant_is_judged_on_the_students_own_numbers(exercise_id):
+    exercise = find(exercise_id)
+    ids = [variant_id(f"student{k}", SALT) for k in range(5)]
+    answers = [INDEPENDENT[exercise_id](*variant(exercise_id, i)) for i in ids]
+    assert len({a.tobytes() for a in answers}) == len(ids)  # five students, five different answers
+    for i, answer in zip(ids, answers):
+        assert judge(exercise, answer, student_id=i)[0]
+        assert not judge(exercise, answers[0] if answer is not answers[0] else answers[1], student_id=i)[0]
+    assert judge(exercise, INDEPENDENT[exercise_id](*variant(exercise_id, "")))[0]  # the book's numbers
+
+
+@pytest.mark.parametrize("exercise", [find(i) for i in sorted(SHUFFLED)], ids=lambda ex: ex.id)
+def test_every_choice_follows_the_students_order(exercise):
+    right_text = next(o for o in exercise.options if o[0] == exercise.reference).split(": ", 1)[1]
+    orders = set()
+    for k in range(12):
+        shown = exercise.shown_options(variant_id(f"student{k}", SALT))
+        assert sorted(o.split(": ", 1)[1] for o in shown) == sorted(o.split(": ", 1)[1] for o in exercise.options)
+        letter = next(o[0] for o in shown if o.endswith(right_text))
+        assert [judge(exercise, x, student_id=variant_id(f"student{k}", SALT))[0] for x in "ABCD"[:len(shown)]] == \
+            [x == letter for x in "ABCD"[:len(shown)]]
+        orders.add(tuple(shown))
+    assert len(orders) > 1
