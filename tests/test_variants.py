@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT
 from kvmem.grading import check, find, variant
-from kvmem.grading.batch import grade_folder
+from kvmem.grading.batch import grade_folder, replay
 from kvmem.grading.grade import grade_submission
 from kvmem.grading.reports import markdown
 from kvmem.grading.sandbox import Limits
@@ -151,6 +151,17 @@ def test_a_batch_with_a_salt_uses_the_file_names_id_and_flags_a_wrong_recorded_i
     feedback = next((tmp_path / "out" / "feedback").glob(f"{BOB}*.md")).read_text()
     assert markdown("STUDENT_ID") in feedback and markdown(b) in feedback
     assert SALT not in (tmp_path / "out" / "results.json").read_text() + feedback
+    recorded, again = replay(next((tmp_path / "out" / "results").glob(f"{ALICE}*.json")))  # an appeal: same variant
+    assert again.variant_id == a and again.total == recorded.total == recorded.max_total
+
+
+def test_without_a_salt_the_book_numbers_count_and_a_set_id_is_flagged(tmp_path, base):
+    a = variant_id(ALICE, SALT)
+    grade = grade_submission(student_notebook(tmp_path / "x.ipynb", a, right_letter(a)), 2, ALICE, Limits(), base)
+    assert grade.status == "ok" and grade.id_mismatch and grade.variant_id == ""
+    assert points(grade)["2.2"] == 0  # its numbers are not the book's
+    book = grade_submission(MASTER, 2, ALICE, Limits(), base)
+    assert book.total == book.max_total and not book.id_mismatch and book.recorded_id == ""
 
 
 def test_the_exercise_notebook_asks_for_the_id_first():
