@@ -160,6 +160,10 @@ def test_without_a_salt_the_book_numbers_count_and_a_set_id_is_flagged(tmp_path,
     grade = grade_submission(student_notebook(tmp_path / "x.ipynb", a, right_letter(a)), 2, ALICE, Limits(), base)
     assert grade.status == "ok" and grade.id_mismatch and grade.variant_id == ""
     assert points(grade)["2.2"] == 0  # its numbers are not the book's
+    number = tmp_path / "number.ipynb"
+    number.write_text(MASTER.read_text().replace('STUDENT_ID = \\"\\"', "STUDENT_ID = 12345"))
+    assert "STUDENT_ID = 12345" in number.read_text()
+    assert grade_submission(number, 2, ALICE, Limits(), base, variant_id=a).id_mismatch
     book = grade_submission(MASTER, 2, ALICE, Limits(), base)
     assert book.total == book.max_total and not book.id_mismatch and book.recorded_id == ""
 

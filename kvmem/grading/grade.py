@@ -172,7 +172,8 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     wire = {k: [[_descriptor(a) for a in case.args] for case in cases] for k, cases in inputs.items()}
     run = run_in_sandbox(runnable(cells, answer_names), jobs, wire, limits, base, uid)
     recorded = run.answers.get(ID_NAME, {}).get("value")
-    recorded = recorded if isinstance(recorded, str) else None
+    if recorded is not None and not isinstance(recorded, str):  # STUDENT_ID = 12345, or something stranger
+        recorded = f"not a string ({type(recorded).__name__})"
     mismatch = recorded is not None and clean_id(recorded) != clean_id(variant_id)
     detail = "; ".join(filter(None, [run.detail, id_flag(recorded, variant_id) if mismatch else ""]))
     extra = {"notebook_sha256": sha, "seeds": seeds, "isolation": run.isolation, "variant_id": variant_id,
