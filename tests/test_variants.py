@@ -22,7 +22,7 @@ from kvmem.grading.sandbox import Limits
 from kvmem.grading.spec import judge
 from kvmem.grading.variant_ids import main as print_variant_ids
 from kvmem.grading.variant_ids import variant_id
-from kvmem.variants import SHUFFLED
+from kvmem.variants import BOOK, SHUFFLED
 
 MASTER = ROOT / "solutions" / "chapter2_cumulative_average.ipynb"
 SALT = "pepper-2026-autumn"
@@ -177,10 +177,17 @@ def test_the_exercise_notebook_asks_for_the_id_first():
 
 
 INDEPENDENT = {  # each value exercise with variants, from its definition
+    "1.2": lambda layers, heads, d_head, b, n: 2 * layers * heads * d_head * b * n / 2**30,  # keys and values
+    "4.2": lambda window: np.array(1 - 1 / window),  # 1 / (1 - beta) = window
+    "6.2": lambda n, d: np.array(1 / np.sqrt(1 + (n - 1) / d)),  # the crosstalk law: signal 1, noise (N - 1) / d
     "2.2": lambda keys, beta: (beta[:, None] * keys).sum(axis=0) / beta.sum(),
     "3.2": lambda keys: np.array([keys[: i + 1].sum(axis=0) / (i + 1) for i in range(len(keys))]),
     "7.2": lambda alpha, beta: np.array([beta[j] * np.prod(alpha[j + 1:]) for j in range(5)]),
 }
+
+
+def test_every_value_exercise_with_variants_is_tested():
+    assert sorted(INDEPENDENT) == sorted(BOOK)
 
 
 @pytest.mark.parametrize("exercise_id", sorted(INDEPENDENT))
@@ -188,7 +195,7 @@ def test_every_value_variant_is_judged_on_the_students_own_numbers(exercise_id):
     exercise = find(exercise_id)
     ids = [variant_id(f"student{k}", SALT) for k in range(5)]
     answers = [INDEPENDENT[exercise_id](*variant(exercise_id, i)) for i in ids]
-    assert len({a.tobytes() for a in answers}) == len(ids)  # five students, five different answers
+    assert len({np.asarray(a).tobytes() for a in answers}) == len(ids)  # five students, five different answers
     for i, answer in zip(ids, answers):
         assert judge(exercise, answer, student_id=i)[0]
         assert not judge(exercise, answers[0] if answer is not answers[0] else answers[1], student_id=i)[0]

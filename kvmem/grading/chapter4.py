@@ -17,7 +17,7 @@ EXERCISES = [
     Exercise(
         id="4.2", points=1, kind="value", name="beta_for_window",
         task="compute the beta whose effective window is 40 tokens",
-        reference=lambda: 1 - 1 / 40,
+        reference=lambda window: 1 - 1 / window,  # inputs: kvmem.variants
         wrong="beta_for_window = 1 / 40",
     ),
     Exercise(

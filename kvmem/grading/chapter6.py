@@ -21,7 +21,7 @@ EXERCISES = [
     Exercise(
         id="6.2", points=1, kind="value", name="expected_cosine",
         task="compute the expected recall cosine for N = 129 random keys in d = 64",
-        reference=lambda: expected_recall_cosine(129, 64),
+        reference=lambda n, d: expected_recall_cosine(n, d),  # inputs: kvmem.variants
         wrong="expected_cosine = 64 / 129",
     ),
     Exercise(
