@@ -33,7 +33,7 @@ EXERCISES = [
     ),
     Exercise(
         id="1.2", points=1, kind="value", name="cache_gib",
-        task="compute the KV cache in GiB after 32,768 tokens",
+        task="compute the KV cache in GiB after n tokens",
         reference=lambda layers, kv_heads, d_head, b, n: kv_bytes_per_token(layers, kv_heads, d_head, b) * n / 2**30,  # inputs: kvmem.variants
         wrong="cache_gib = 5.0",
     ),

@@ -11,9 +11,10 @@ def _sequences(rng):
     return [(rng.normal(size=(n, d)), int(rng.integers(0, n))) for n, d in ((7, 3), (1, 5), (40, 2))]
 
 
-def _token_15_weights():
-    average = influence(cumulative_average, 41)[40, 15]
-    window = influence(lambda k, v: window_average(k, v, 20), 41)[40, 15]
+def _token_weights(t, i, n_c):
+    """The weight of token t in Mem_i: (cumulative average, window of n_c), read off influence."""
+    average = influence(cumulative_average, i + 1)[i, t]
+    window = influence(lambda k, v: window_average(k, v, n_c), i + 1)[i, t]
     return (average, window)
 
 
@@ -52,8 +53,8 @@ EXERCISES = [
     ),
     Exercise(
         id="2.5", points=2, kind="value", name="token_15_weights",
-        task="compute the weight of token 15 in Mem_40: (cumulative average, window of 20)",
-        reference=_token_15_weights,
+        task="compute the weight of token t in Mem_i: (cumulative average, window of n_c)",
+        reference=_token_weights,  # inputs: kvmem.variants
         wrong="token_15_weights = (1 / 40, 1 / 20)",
     ),
     Exercise(

@@ -16,7 +16,7 @@ EXERCISES = [
     ),
     Exercise(
         id="4.2", points=1, kind="value", name="beta_for_window",
-        task="compute the beta whose effective window is 40 tokens",
+        task="compute the beta whose effective window is n tokens",
         reference=lambda window: 1 - 1 / window,  # inputs: kvmem.variants
         wrong="beta_for_window = 1 / 40",
     ),

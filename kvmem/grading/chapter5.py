@@ -45,7 +45,7 @@ EXERCISES = [
     Exercise(
         id="5.4", points=1, kind="value", name="xl_reach",
         task="give (shortest, longest) reach of a query at the top layer, in tokens back",
-        reference=lambda: tuple(int(r) for r in transformer_xl_reach(16, 640)[-1]),
+        reference=lambda layers, n_s: tuple(int(r) for r in transformer_xl_reach(layers, n_s)[-1]),  # inputs: kvmem.variants
         wrong="xl_reach = (16 * 640, 17 * 640)",
     ),
     Exercise(

@@ -20,7 +20,7 @@ EXERCISES = [
     ),
     Exercise(
         id="6.2", points=1, kind="value", name="expected_cosine",
-        task="compute the expected recall cosine for N = 129 random keys in d = 64",
+        task="compute the expected recall cosine for N random keys in dimension d",
         reference=lambda n, d: expected_recall_cosine(n, d),  # inputs: kvmem.variants
         wrong="expected_cosine = 64 / 129",
     ),
