@@ -216,3 +216,12 @@ def test_every_choice_follows_the_students_order(exercise):
             [x == letter for x in "ABCD"[:len(shown)]]
         orders.add(tuple(shown))
     assert len(orders) > 1
+
+
+@pytest.mark.parametrize("exercise_id", sorted(BOOK))
+def test_no_variant_has_the_books_answer(exercise_id):
+    """The published solution scores zero under any student's variant ID (checked for 300)."""
+    exercise = find(exercise_id)
+    book = INDEPENDENT[exercise_id](*variant(exercise_id, ""))
+    same = [k for k in range(300) if judge(exercise, book, student_id=f"student{k}-{k:06x}")[0]]
+    assert not same, f"students with the book's answer: {same}"
