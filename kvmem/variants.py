@@ -40,6 +40,7 @@ BOOK = {
     "2.5": (15, 40, 20),                            # token t, position i, window n_c
     "3.2": (np.array([[2.0, 0.0], [0.0, 2.0], [4.0, 4.0], [1.0, 1.0], [3.0, 3.0]]),),  # keys k_0 .. k_4
     "4.2": (40,),                                   # the effective window, in tokens
+    "5.3": (16,),                                   # tokens T (positions 0 .. T - 1)
     "5.4": (16, 640),                               # layers, segment length n_s
     "6.2": (129, 64),                               # N stored pairs, dimension d
     "7.2": (np.array([0.9, 0.5, 0.8, 0.75, 0.6]),   # gates alpha_0 .. alpha_4
@@ -53,6 +54,7 @@ DRAWS = {
     "2.5": _token_in_windows,
     "3.2": lambda rng: (rng.integers(0, 6, size=(5, 2)).astype(float),),
     "4.2": lambda rng: (int(rng.choice([10, 20, 25, 50, 80, 100, 200])),),
+    "5.3": lambda rng: (int(rng.integers(19, 61)),),  # 16, 17, 18 give the book's state; CMem full from 19
     "5.4": lambda rng: (int(rng.integers(4, 33)), int(rng.choice([128, 256, 512, 1024]))),
     "6.2": _memory_size,
     "7.2": lambda rng: (rng.choice([0.5, 0.6, 0.75, 0.8, 0.9], size=5), rng.choice([0.5, 1.0], size=5)),

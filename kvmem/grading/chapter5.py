@@ -7,9 +7,9 @@ from ..segments import CompressiveMemory, compress_mean_pool
 from .spec import Exercise
 
 
-def _compressive_state():
+def _compressive_state(n_tokens):
     memory = CompressiveMemory(n_s=3, c=3, n_mem=6, n_cmem=2)
-    for t in range(16):
+    for t in range(n_tokens):
         memory.update(np.array([float(t)]), np.array([float(t)]))
     return memory.mem_positions.copy(), memory.cmem_spans.copy()
 
@@ -38,8 +38,8 @@ EXERCISES = [
     ),
     Exercise(
         id="5.3", points=2, kind="value", name="compressive_state",
-        task="give (positions in Mem, pooled spans in CMem) after the tokens at positions 0..15",
-        reference=_compressive_state,
+        task="give (positions in Mem, pooled spans in CMem) after the tokens at positions 0..T-1",
+        reference=_compressive_state,  # inputs: kvmem.variants
         wrong="compressive_state = (np.arange(6, 12), np.array([[0, 2], [3, 5]]))",
     ),
     Exercise(
