@@ -72,3 +72,33 @@ def test_an_opening_keeps_the_fact_out_of_the_sinks_and_consulting_keeps_it_in_h
     assert ex.fact_recall(h2o(), 128, prefix=8, consult_every=4) > 0.99
     # the reads that consult the fact change nothing for a memory whose read has no side effect
     assert ex.fact_recall(kvmem.FullCache(), 64, prefix=8, consult_every=4) == ex.fact_recall(kvmem.FullCache(), 64, prefix=8)
+
+
+def test_book_memories_use_the_tuned_delta_rule_of_chapter_6():
+    """Chapter 8 compares the delta rule at the beta that benchmarks/tune_neural.py found best,
+    as chapter 6 does: a drift between the two would make one chapter a strawman."""
+    import json
+    from pathlib import Path
+
+    tuned = json.loads((Path(__file__).parents[1] / "benchmarks/results/tune_neural.json").read_text())
+    assert ex.book_memories(16)["delta rule"]().beta == tuned["memories"]["delta"]["best"]["beta"]
+
+
+def test_plot_curves_draws_each_memory_in_the_book_style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from kvmem.book import memory_style
+    from kvmem.plots import plot_curves
+
+    fig, ax = plt.subplots()
+    names = ["delta rule", "sliding window", "heavy hitters (H2O)"]
+    plot_curves(ax, [1, 2], {name: [0.1 * k, 0.2] for k, name in enumerate(names)}, "N", "recall")
+    for line, name in zip(ax.get_lines(), names):
+        style = memory_style(name)
+        assert to_hex(line.get_color()) == to_hex(style["color"]) and line.get_label() == style["label"]
+        assert line.get_linestyle() == matplotlib.lines.Line2D([], [], ls=style["ls"]).get_linestyle()
+    plt.close(fig)
