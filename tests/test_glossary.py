@@ -4,6 +4,7 @@ Every glossary term is linked with the MyST role {term} from a chapter (or is al
 the reason), every {term} role in a chapter names a glossary term, a chapter links each term at
 most once (at its first use), and the glossary is in alphabetical order.
 """
+import html
 import json
 import re
 from pathlib import Path
@@ -120,3 +121,52 @@ def test_allow_list_is_current(links, terms) -> None:
         assert reason
         assert term.lower() in terms, f"allow-listed {term!r} is not in the glossary"
         assert term.lower() not in linked, f"{term!r} is now linked: remove it from ALLOW_UNLINKED"
+
+
+# Every memory the book defines, with the page where the index sends the reader: the chapter
+# that defines it, or the glossary for the three memories defined only in chapter 8.
+MEMORIES = {
+    "KV cache (full attention)": "chapters/01_why_memory",
+    "sliding window": "chapters/01_why_memory",
+    "moving average": "chapters/02_cumulative_average",
+    "weighted moving average": "chapters/02_cumulative_average",
+    "cumulative average": "chapters/02_cumulative_average",
+    "hybrid summary + window": "chapters/02_cumulative_average",
+    "exponential moving average": "chapters/04_forgetting",
+    "FIFO memory": "chapters/05_segments",
+    "compressive memory": "chapters/05_segments",
+    "kNN memory": "chapters/05_segments",
+    "linear attention": "chapters/06_neural_memory",
+    "delta rule": "chapters/06_neural_memory",
+    "MLP memory": "chapters/06_neural_memory",
+    "RNN memory": "chapters/06_neural_memory",
+    "Infini-attention": "chapters/06_neural_memory",
+    "gated linear memory": "chapters/07_recurrence",
+    "gated delta rule": "chapters/07_recurrence",
+    "attention sinks + window": "appendix/glossary",
+    "H2O (heavy hitters)": "appendix/glossary",
+    "quantised KV cache": "appendix/glossary",
+}
+
+
+def test_built_chapters_link_to_the_glossary_entries(built_book, links) -> None:
+    """Each {term} role became a link to an entry that exists on the glossary page."""
+    glossary_ids = set(re.findall(r'\sid="([^"]+)"',
+                                  (built_book / "appendix" / "glossary.html").read_text(encoding="utf-8")))
+    for path in CHAPTERS:
+        page = (built_book / "chapters" / path.with_suffix(".html").name).read_text(encoding="utf-8")
+        anchors = re.findall(r'href="\.\./appendix/glossary\.html#(term-[^"]+)"', page)
+        assert len(anchors) == len(links[path.name]), path.name
+        assert set(anchors) <= glossary_ids, f"{path.name}: {set(anchors) - glossary_ids}"
+
+
+def test_index_lists_every_memory(built_book) -> None:
+    genindex = (built_book / "genindex.html").read_text(encoding="utf-8")
+    assert 'href="../genindex.html"' in (built_book / "appendix" / "glossary.html").read_text(encoding="utf-8")
+    block = re.search(r"^\s*memories\s*<ul>(.*?)</ul>", genindex, flags=re.M | re.S)
+    assert block, "the index has no 'memories' entry"
+    listed = dict((html.unescape(name).strip(), href) for href, name in
+                  re.findall(r'<a href="([^"]+)">([^<]+)</a>', block.group(1)))
+    for memory, page in MEMORIES.items():
+        assert memory in listed, f"the index lists no memory {memory!r}"
+        assert listed[memory].startswith(page + ".html#index-"), (memory, listed[memory])
