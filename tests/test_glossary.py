@@ -16,11 +16,7 @@ GLOSSARY = ROOT / "appendix" / "glossary.md"
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 # Terms no chapter links yet, each with the reason.
-ALLOW_UNLINKED = {
-    "attention sink": "defined only in chapter 8 (StreamingLLM), which was being edited elsewhere",
-    "heavy hitter": "defined only in chapter 8 (H2O), which was being edited elsewhere",
-    "quantised KV cache": "defined only in chapter 8 (KIVI), which was being edited elsewhere",
-}
+ALLOW_UNLINKED: dict[str, str] = {}
 
 TERM_ROLE = re.compile(r"\{term\}`([^`]*)`")
 
@@ -124,7 +120,7 @@ def test_allow_list_is_current(links, terms) -> None:
 
 
 # Every memory the book defines, with the page where the index sends the reader: the chapter
-# that defines it, or the glossary for the three memories defined only in chapter 8.
+# that defines it.
 MEMORIES = {
     "KV cache (full attention)": "chapters/01_why_memory",
     "sliding window": "chapters/01_why_memory",
@@ -143,9 +139,9 @@ MEMORIES = {
     "Infini-attention": "chapters/06_neural_memory",
     "gated linear memory": "chapters/07_recurrence",
     "gated delta rule": "chapters/07_recurrence",
-    "attention sinks + window": "appendix/glossary",
-    "H2O (heavy hitters)": "appendix/glossary",
-    "quantised KV cache": "appendix/glossary",
+    "attention sinks + window": "chapters/08_choosing",
+    "H2O (heavy hitters)": "chapters/08_choosing",
+    "quantised KV cache": "chapters/08_choosing",
 }
 
 
