@@ -406,7 +406,8 @@ def test_feedback_escapes_student_text_and_the_gradebook_escapes_formulas(batch)
 def test_nothing_a_submission_wrote_survives_the_batch(batch):
     assert set(leftovers()) - batch["leftovers_before"] == set()
     assert list(batch["submissions"].glob("**/answers.json")) == []
-    assert sorted(p.name for p in batch["out"].iterdir()) == ["feedback", "gradebook.csv", "results", "results.json", "skipped.csv"]
+    assert sorted(p.name for p in batch["out"].iterdir()) == ["feedback", "gradebook.csv", "manual", "manual.csv", "results",
+                                                             "results.json", "skipped.csv"]
 
 
 @needs_sandbox
