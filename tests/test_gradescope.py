@@ -48,7 +48,7 @@ def autograder(gradescope_zip, tmp_path_factory) -> Path:
     return root
 
 
-def grade(root: Path, files: dict[str, str]) -> tuple[dict, str]:
+def grade(root: Path, files: dict[str, str], **extra_env: str) -> tuple[dict, str]:
     """(results.json, run_autograder's stdout) for a submission made of these files."""
     for folder in ("submission", "results"):
         shutil.rmtree(root / folder, ignore_errors=True)
@@ -58,7 +58,7 @@ def grade(root: Path, files: dict[str, str]) -> tuple[dict, str]:
         (root / "submission" / name).write_text(text)
     prefix, env = offline()
     result = subprocess.run([*prefix, "bash", str(root / "source" / "run_autograder")], capture_output=True, text=True,
-                            env={**env, "AUTOGRADER_ROOT": str(root)}, timeout=300)
+                            env={**env, "AUTOGRADER_ROOT": str(root), **extra_env}, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((root / "results" / "results.json").read_text())
     validate_gradescope_results(results)
@@ -90,9 +90,11 @@ def test_the_expected_notebook_is_graded_and_a_checkpoint_copy_and_a_draft_are_i
     assert "2.1: 2 / 2" in stdout  # the instructor's log
 
 
-def test_the_only_notebook_is_graded_whatever_its_name(autograder):
-    results, _ = grade(autograder, {"my work.ipynb": MASTER.read_text(), "notes.txt": "hello"})
+def test_the_only_notebook_is_graded_whatever_its_name_and_without_a_sandbox_the_log_says_so(autograder):
+    results, stdout = grade(autograder, {"my work.ipynb": MASTER.read_text(), "notes.txt": "hello"},
+                            KVMEM_GRADE_ISOLATION="none")  # as on an image where bubblewrap could not be installed
     assert results["score"] == 9 and "Graded my work.ipynb." in results["output"]
+    assert "WARNING: NO SANDBOX" in stdout and "sandbox none" in stdout
 
 
 def test_several_notebooks_and_none_named_like_the_assignment_is_a_clear_message(autograder):

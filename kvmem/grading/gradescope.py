@@ -55,8 +55,8 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 WHEELS="$ROOT/source/wheels"
 PYTHON="$(command -v python{python} || true)"
 if [ -z "$PYTHON" ]; then
-    echo "setup.sh: no python{python} on this image. The wheels in this zip are for Python {python}:" \
-         "choose a base image that has it, or rebuild with kvmem-gradescope build --python X.Y" \
+    echo "setup.sh: no python{python} on this image. The wheels in this zip are for Python {python}:" \\
+         "choose a base image that has it, or rebuild with kvmem-gradescope build --python X.Y" \\
          "for the image's python3 ($(python3 --version 2>&1 || echo none))." >&2
     exit 1
 fi
@@ -64,14 +64,14 @@ fi
 unset PIP_FIND_LINKS PIP_INDEX_URL PIP_EXTRA_INDEX_URL
 export PIP_CONFIG_FILE=/dev/null PIP_DISABLE_PIP_VERSION_CHECK=1
 PIP_WHEEL="$(ls "$WHEELS"/pip-*.whl | head -n 1)"
-"$ROOT/venv/bin/python" "$PIP_WHEEL/pip" install --no-index --no-cache-dir --find-links "$WHEELS" \
+"$ROOT/venv/bin/python" "$PIP_WHEEL/pip" install --no-index --no-cache-dir --find-links "$WHEELS" \\
     --requirement "$WHEELS/requirements.txt"
 if command -v bwrap >/dev/null; then
-    echo "setup.sh: bubblewrap found: each submission runs in its own sandbox"
+    echo "setup.sh: bubblewrap found (each run checks that it can make a sandbox, and its log says if not)"
 elif [ -z "${{AUTOGRADER_NO_APT:-}}" ] && DEBIAN_FRONTEND=noninteractive apt-get install -y bubblewrap; then
-    echo "setup.sh: bubblewrap installed: each submission runs in its own sandbox"
+    echo "setup.sh: bubblewrap installed (each run checks that it can make a sandbox, and its log says if not)"
 else
-    echo "setup.sh: WARNING: bubblewrap could not be installed (apt needs the network): submissions" \
+    echo "setup.sh: WARNING: bubblewrap could not be installed (apt needs the network): submissions" \\
          "will be graded WITHOUT a sandbox (isolation none), with resource limits only"
 fi
 """
