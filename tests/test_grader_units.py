@@ -169,7 +169,7 @@ def test_a_hidden_case_names_the_kind_of_failure_only():
 
     assert failure_kind("your function returned None: did you forget `return`?") == "it returned None: a missing `return`?"
     assert failure_kind("the result is close to the right answer but off by more than the tolerance (relative 1e-06); "
-                        "rounding errors this large come from computing in float32: compute in float64").startswith("close")
+                        "rounding errors this large usually come from computing in float32: compute in float64").startswith("close")
     assert failure_kind("the result is a single number, and it is not the right one") == "wrong value"
     assert failure_kind("the result should be a single number; got an array of shape (2,)") == "wrong shape"
 

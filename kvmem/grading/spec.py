@@ -142,7 +142,7 @@ def _shape_message(name: str, want: tuple, have: tuple, sequence: bool) -> str:
 
 def _near_message(name: str, rtol: float, single: bool) -> str:
     precision = ("it is in float32, whose rounding is this large: compute in float64" if single else
-                 "rounding errors this large come from computing in float32: compute in float64")
+                 "rounding errors this large usually come from computing in float32: compute in float64")
     return (f"{name} is close to the right answer but off by more than the tolerance "
             f"(relative {rtol:g}); {precision}")
 
