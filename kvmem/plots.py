@@ -356,24 +356,17 @@ def plot_capacity(ax, d: int, n_pairs, measured, orthogonal_n=None, orthogonal_c
 
 
 def plot_curves(ax, x, results: dict, xlabel: str, ylabel: str, logx: bool = True):
-    """Lines: one result list per memory against x (recall, distance, ... experiments).
+    """Lines: one result list per memory against x (recall, distance, ... experiments), each
+    memory in the book's style (`kvmem.book.memory_style`); the legend sits right of the axes."""
+    from .book import memory_style
 
-    Up to 20 memories get distinct colours (tab20), and alternate line styles and markers, so
-    that no two lines look alike.
-    """
-    import matplotlib
-
-    colours = matplotlib.colormaps["tab20"].colors
-    styles = ["-", "--", "-.", ":"]
-    markers = "osD^v<>"
-    for k, (name, ys) in enumerate(results.items()):
-        ax.plot(x, ys, color=colours[(2 * k) % 20 + (2 * k) // 20], ls=styles[k % 4], marker=markers[k % 7],
-                ms=3, label=name)
+    for name, ys in results.items():
+        ax.plot(x, ys, ms=3, **memory_style(name))
     if logx:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
 
 

@@ -6,7 +6,8 @@
         of the older ones those with the largest accumulated attention.
     quantised KV cache (KIVI, Liu et al. 2024): keep every pair, in b-bit integers; keys quantised
         per channel (over a group of G tokens), values per token; the newest pairs (fewer than G)
-        stay in full precision until their group is complete.
+        stay in full precision until their group is complete (KIVI's residual of R recent
+        tokens, a setting of its own; here R = G).
 """
 
 from __future__ import annotations

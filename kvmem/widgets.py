@@ -161,10 +161,13 @@ def comparison_explorer(n_pairs=(4, 8, 16, 32, 64, 128), distances=(0, 4, 16, 64
         if not chosen:
             print("tick at least one memory")
             return
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
-        plot_curves(ax1, n_pairs, recall_experiment(chosen, list(n_pairs), seeds=1), "stored pairs N", "recall accuracy")
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6))
+        recall = recall_experiment(chosen, list(n_pairs), seeds=1)
+        plot_curves(ax1, n_pairs, recall, "stored pairs N", "recall accuracy")
+        ax1.get_legend().remove()  # one legend, right of the second panel
         plot_curves(ax2, [D + 1 for D in distances], distance_experiment(chosen, list(distances), seeds=1),
                     "distance D + 1", "cos(read, fact)")
+        fig.tight_layout()
         plt.show()
 
     return widgets.interactive(draw, **boxes)

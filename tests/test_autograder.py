@@ -406,7 +406,8 @@ def test_feedback_escapes_student_text_and_the_gradebook_escapes_formulas(batch)
 def test_nothing_a_submission_wrote_survives_the_batch(batch):
     assert set(leftovers()) - batch["leftovers_before"] == set()
     assert list(batch["submissions"].glob("**/answers.json")) == []
-    assert sorted(p.name for p in batch["out"].iterdir()) == ["feedback", "gradebook.csv", "results", "results.json", "skipped.csv"]
+    assert sorted(p.name for p in batch["out"].iterdir()) == ["feedback", "gradebook.csv", "manual", "manual.csv", "results",
+                                                             "results.json", "skipped.csv"]
 
 
 @needs_sandbox
@@ -499,12 +500,10 @@ def validate_gradescope_results(results: dict) -> None:
 
 
 @pytest.mark.parametrize("submission, expected", [("solution", FULL), ("exercise", 0), ("answer_key", 0)])
-def test_gradescope_entry_point_writes_a_valid_results_json(tmp_path, submission, expected):
+def test_gradescope_entry_point_writes_a_valid_results_json(tmp_path, gradescope_zip, submission, expected):
     if submission == "answer_key" and not can_isolate():
         pytest.skip("needs the bubblewrap sandbox")
-    archive = tmp_path / "autograder.zip"
-    subprocess.run([sys.executable, "-m", "kvmem.grading.gradescope", "build", "--chapter", "2", "--out", str(archive)],
-                   check=True, capture_output=True)
+    archive = gradescope_zip
     root = tmp_path / "autograder"  # Gradescope's layout: source/ (the zip), submission/, results/
     for folder in ("source", "submission", "results"):
         (root / folder).mkdir(parents=True)

@@ -95,3 +95,33 @@ def test_median_interval_covers_the_true_median_at_least_95_percent_of_the_time(
 def test_median_interval_needs_enough_samples():
     with pytest.raises(ValueError, match="at least 6"):
         ex.median_and_interval([1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+def test_book_memories_use_the_tuned_delta_rule_of_chapter_6():
+    """Chapter 8 compares the delta rule at the beta that benchmarks/tune_neural.py found best,
+    as chapter 6 does: a drift between the two would make one chapter a strawman."""
+    import json
+    from pathlib import Path
+
+    tuned = json.loads((Path(__file__).parents[1] / "benchmarks/results/tune_neural.json").read_text())
+    assert ex.book_memories(16)["delta rule"]().beta == tuned["memories"]["delta"]["best"]["beta"]
+
+
+def test_plot_curves_draws_each_memory_in_the_book_style():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    from kvmem.book import memory_style
+    from kvmem.plots import plot_curves
+
+    fig, ax = plt.subplots()
+    names = ["delta rule", "sliding window", "heavy hitters (H2O)"]
+    plot_curves(ax, [1, 2], {name: [0.1 * k, 0.2] for k, name in enumerate(names)}, "N", "recall")
+    for line, name in zip(ax.get_lines(), names):
+        style = memory_style(name)
+        assert to_hex(line.get_color()) == to_hex(style["color"]) and line.get_label() == style["label"]
+        assert line.get_linestyle() == matplotlib.lines.Line2D([], [], ls=style["ls"]).get_linestyle()
+    plt.close(fig)

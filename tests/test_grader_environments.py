@@ -115,13 +115,25 @@ def test_an_ordinary_user_grades_in_full():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def runner_uids(seconds: float) -> set[int]:
-    """The host uids of sandboxed runners seen in /proc during `seconds`."""
+def descends_from(pid: int, ancestor: int) -> bool:
+    """Whether process `pid` is `ancestor` or one of its descendants (other graders may be running)."""
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        status = Path(f"/proc/{pid}/status").read_text()
+        pid = int(next(l for l in status.splitlines() if l.startswith("PPid:")).split()[1])
+    return False
+
+
+def runner_uids(seconds: float, ancestor: int) -> set[int]:
+    """The host uids of the sandboxed runners started by process `ancestor`, seen in /proc during `seconds`."""
     seen, deadline = set(), time.monotonic() + seconds
     while time.monotonic() < deadline and not seen:
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             try:
                 if cmdline.read_bytes().split(b"\0")[3:4] == [b"/sandbox/runner.py"]:  # python -I -S runner.py: not jail, not bwrap
+                    if not descends_from(int(cmdline.parent.name), ancestor):
+                        continue
                     status = (cmdline.parent / "status").read_text()
                     seen.add(int(next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1]))
             except (OSError, StopIteration, ValueError):
@@ -139,7 +151,7 @@ def test_as_root_each_submission_runs_as_its_own_uid_where_that_uid_can_run_pyth
     process = subprocess.Popen([python_for_nobody(), "-m", "kvmem.grading.cli", str(submissions), "--chapter", "2",
                                 "--out", str(tmp_path / "out"), "--workers", "1"], stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": f"{ROOT}:{SITE}"})
-    uids = runner_uids(30)
+    uids = runner_uids(30, process.pid)
     assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
     assert uids and all(61_000 <= uid < 61_512 for uid in uids), uids
     assert gradebook(tmp_path / "out")["slow"]["total"] == FULL

@@ -92,7 +92,7 @@ def test_every_malformed_record_scores_zero_without_an_exception(record):
 
 def test_a_huge_integer_is_a_failure_not_an_overflow():
     assert isinstance(decode({"json": 10**400}), Failure)
-    assert judge_one(find("2.2"), 10**300, ()) == (False, "weighted_key should have shape (2,), got ()")
+    assert judge_one(find("2.2"), 10**300, ()) == (False, "weighted_key should be an array of shape (2,); got a single number")
 
 
 # -- the runner's export and the notebook's check agree ---------------------------------------
@@ -106,6 +106,12 @@ ANSWERS = [  # (exercise, answer); for 2.3 the answer on its visible input
     ("2.2", [[1.4], [2.6]]), ("2.2", np.float64(1.4)), ("2.2", True),
     ("2.3", RIGHT_2_3), ("2.3", RIGHT_2_3.tolist()), ("2.3", RIGHT_2_3.astype(object)), ("2.3", RIGHT_2_3.astype(np.float32)),
     ("2.3", [list(r) for r in RIGHT_2_3] * 20), ("2.3", RIGHT_2_3.T),
+    # forms the messages talk about: None, float32 near-misses, lists against arrays, single numbers
+    ("2.3", None), ("2.2", None), ("2.5", (1 / 41, None)), ("2.5", np.array([1 / 41, 0.0], dtype=np.float32)),
+    ("2.5", np.array([[1 / 41, 0.0]])), ("2.2", np.array([1.4, 2.6], dtype=np.float32) * np.float32(1 + 5e-4)),
+    ("2.2", np.array([1.4, 2.6]) * (1 + 3e-6)), ("2.2", [1.4, 2.6, 0.0]), ("2.2", (1.4, 2.6)),
+    ("1.2", np.float32(10.0 * (1 + 2e-5))), ("1.2", 10.0 * (1 + 2e-5)), ("1.2", 20.0), ("1.2", [10.0]), ("1.2", np.float16(10)),
+    ("6.2", np.float32(0.5773502691896258)), ("2.3", RIGHT_2_3.astype(np.float32) * np.float32(1 + 3e-4)),
 ]
 
 
@@ -128,6 +134,44 @@ def test_the_grader_and_the_notebook_check_agree(exercise_id, answer):
         in_notebook = False  # the check cannot compare it either
     graded, message = judge_one(exercise, through_the_grader(answer), args)
     assert graded == in_notebook, message
+
+
+def test_messages_say_what_is_wrong_in_plain_words_and_the_grader_says_the_same():
+    args_2_3 = find("2.3").visible[0]
+    cases = [  # (exercise, answer, args, words the message must hold)
+        ("2.3", None, args_2_3, "your function returned None: did you forget `return`?"),
+        ("2.2", None, (), "weighted_key is None"),
+        ("1.2", 20.0, (), "cache_gib is a single number, and it is not the right one"),
+        ("1.2", [10.0, 1.0], (), "cache_gib should be a single number; got a list of shape (2,)"),
+        ("2.2", 1.4, (), "weighted_key should be an array of shape (2,); got a single number"),
+        ("2.2", [1.4, 2.6, 0.0], (), "weighted_key is a list; read as an array it has shape (3,), but it should have shape (2,)"),
+        ("2.2", np.array([1.4, 2.6], dtype=np.float32) * np.float32(1 + 5e-4), (),
+         "close to the right answer but off by more than the tolerance (relative 0.0001); it is in float32"),
+        ("2.2", np.array([1.4, 2.6]) * (1 + 3e-6), (), "off by more than the tolerance (relative 1e-06); rounding errors"),
+    ]
+    for exercise_id, answer, args, words in cases:
+        in_notebook = judge(find(exercise_id), answer, args)
+        graded = judge_one(find(exercise_id), through_the_grader(answer), args)
+        assert not in_notebook[0] and words in in_notebook[1], in_notebook
+        assert graded == in_notebook  # short lists reach the grader as tuples: the same words
+        assert "1.4" not in in_notebook[1] and "10" not in in_notebook[1].replace("1e-06", "")  # no answer shown
+
+
+def test_lists_tuples_and_arrays_of_the_right_numbers_all_pass():
+    for answer in ([1 / 41, 0.0], (1 / 41, 0), np.array([1 / 41, 0.0]), np.array([1 / 41, 0.0], dtype=np.float32)):
+        assert judge(find("2.5"), answer)[0] and judge_one(find("2.5"), through_the_grader(answer), ())[0]
+    for answer in ([1.4, 2.6], (1.4, 2.6), np.array([1.4, 2.6])):
+        assert judge(find("2.2"), answer)[0] and judge_one(find("2.2"), through_the_grader(answer), ())[0]
+
+
+def test_a_hidden_case_names_the_kind_of_failure_only():
+    from kvmem.grading.grade import failure_kind
+
+    assert failure_kind("your function returned None: did you forget `return`?") == "it returned None: a missing `return`?"
+    assert failure_kind("the result is close to the right answer but off by more than the tolerance (relative 1e-06); "
+                        "rounding errors this large usually come from computing in float32: compute in float64").startswith("close")
+    assert failure_kind("the result is a single number, and it is not the right one") == "wrong value"
+    assert failure_kind("the result should be a single number; got an array of shape (2,)") == "wrong shape"
 
 
 def test_right_answers_in_other_forms_pass():

@@ -6,17 +6,8 @@ import numpy as np
 import pytest
 
 import kvmem
+from reference import attend_by_definition
 from kvmem.serving import HeavyHitters, QuantisedCache, SinkWindow, bytes_held, dequantise, quantise
-
-
-def plain_attention(query, keys, values):
-    """sum_j softmax_j(q . k_j / sqrt(d)) v_j, with Python floats and loops."""
-    d = len(query)
-    scores = [sum(q * k for q, k in zip(query, key)) / math.sqrt(d) for key in keys]
-    top = max(scores)
-    weights = [math.exp(s - top) for s in scores]
-    total = sum(weights)
-    return [sum(w * v[c] for w, v in zip(weights, values)) / total for c in range(len(values[0]))]
 
 
 def plain_weights(query, keys):
@@ -42,7 +33,7 @@ def test_sink_window_reads_attention_over_the_sinks_and_the_last_pairs(n_sink, n
         memory.update(keys[i], values[i])
         kept = sorted(set(range(min(i + 1, n_sink))) | set(range(max(n_sink, i - n_c + 1), i + 1)))
         assert memory.positions().tolist() == kept
-        expected = plain_attention(keys[i].tolist(), keys[kept].tolist(), values[kept].tolist())
+        expected = attend_by_definition(keys[i].tolist(), keys[kept].tolist(), values[kept].tolist())
         np.testing.assert_allclose(memory.read(keys[i]), expected, rtol=1e-12)
         assert memory.state_size == len(kept) * 10 <= (n_sink + n_c) * 10
 
@@ -165,7 +156,7 @@ def test_quantised_cache_reads_attention_over_the_dequantised_pairs(bits, group,
     kvmem.run(memory, keys, values)
     deq_k, deq_v = plain_quantised_pairs(keys, values, bits, group)
     for q in np.random.default_rng(0).normal(size=(5, 5)):
-        np.testing.assert_allclose(memory.read(q), plain_attention(q.tolist(), deq_k, deq_v), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(memory.read(q), attend_by_definition(q.tolist(), deq_k, deq_v), rtol=1e-9, atol=1e-12)
     n_blocks, n_residual = divmod(n, group)
     assert memory.state_size == n_blocks * (group * 10 + 2 * 5 + 2 * group) + n_residual * 10
     assert memory.bytes_held == n_blocks * (group * 10 * bits / 8 + (2 * 5 + 2 * group) * 2) + n_residual * 10 * 2

@@ -238,8 +238,12 @@ def describe_failure(exercise: Exercise, case: Case, message: str) -> str:
 
 def failure_kind(message: str) -> str:
     """The kind of a failure, in words that reveal nothing of the case."""
-    for words, kind in (("longer than", "it ran out of time"), ("shape", "wrong shape"), ("NaN", "NaN or inf"),
-                        ("wrong values", "wrong values"), ("tuple of", "wrong type"), ("should be numbers", "wrong type"),
+    for words, kind in (("longer than", "it ran out of time"), ("returned None", "it returned None: a missing `return`?"),
+                        ("is None, not", "None: a missing `return`?"),
+                        ("shape", "wrong shape"), ("single number;", "wrong shape"), ("NaN", "NaN or inf"),
+                        ("close to the right", "close, but off by more than the tolerance: float32?"),
+                        ("wrong values", "wrong values"), ("not the right one", "wrong value"),
+                        ("tuple of", "wrong type"), ("should be numbers", "wrong type"),
                         ("Error", "it raised an exception")):
         if words in message:
             return kind

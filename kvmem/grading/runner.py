@@ -249,7 +249,7 @@ def _array_descriptor(array, np):
     if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
         array = array.astype(np.float64)
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")), allow_pickle=False)
+    np.save(buffer, np.array(array, order="C").astype(array.dtype.newbyteorder("<")), allow_pickle=False)  # keeps 0-d
     return {"npy": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
@@ -268,6 +268,8 @@ def export(value, np, depth=0):
         if len(value) <= MAX_ITEMS:
             return {"tuple": [export(v, np, depth + 1) for v in value]}
         return _array_descriptor(np.asarray(value, dtype=np.float64), np)
+    if _isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return _array_descriptor(np.asarray(value), np)  # a float32 number keeps its type (and its tolerance)
     if _isinstance(value, numbers.Real) and not _isinstance(value, np.ndarray):
         return export(float(value), np, depth)  # Fraction, Decimal, numpy scalars
     return _array_descriptor(np.asarray(value), np)

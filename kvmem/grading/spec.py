@@ -98,33 +98,71 @@ def judge_choice(exercise: Exercise, got, student_id: str = "") -> tuple[bool, s
 
 def compare(expected, got, name: str, rtol: float = 1e-6, atol: float = 1e-8) -> tuple[bool, str]:
     """Numbers or arrays (or a tuple of them), compared by shape and then value, with a message
-    that names the problem."""
+    in plain words that names the problem and never shows the expected answer. Lists, tuples and
+    arrays of the right numbers are all accepted."""
+    if got is None:
+        return False, _none_message(name)
     if isinstance(expected, tuple):
+        if isinstance(got, np.ndarray) and got.ndim == 1:
+            got = tuple(got)  # an array of the right numbers is as good as a tuple of them
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            return False, f"{name} should be a tuple of {len(expected)} items; got {_describe(got)}"
+            return False, f"{name} should be a tuple of {len(expected)} numbers; got {_describe(got)}"
         for k, (e, g) in enumerate(zip(expected, got)):
             ok, message = compare(e, g, f"{name}[{k}]", rtol, atol)
             if not ok:
                 return ok, message
         return True, "correct"
     expected = np.asarray(expected, dtype=float)
-    if getattr(got, "dtype", None) in (np.float16, np.float32):  # single precision: its own rounding
+    single = getattr(got, "dtype", None) in (np.float16, np.float32)
+    if single:  # single precision: its own rounding
         rtol, atol = max(rtol, SINGLE_RTOL), max(atol, SINGLE_RTOL * float(np.max(np.abs(expected), initial=1.0)))
+    as_given = got
     try:
         if np.iscomplexobj(got) and np.any(np.imag(got) != 0):
             raise TypeError("complex")
         got = np.asarray(np.real(got) if np.iscomplexobj(got) else got, dtype=float)
     except (TypeError, ValueError, OverflowError):
-        return False, f"{name} should be numbers; got something that is not ({type(got).__name__})"
+        return False, f"{name} should be numbers; got something that is not ({type(as_given).__name__})"
     if got.shape != expected.shape:
-        return False, f"{name} should have shape {expected.shape}, got {got.shape}"
+        return False, _shape_message(name, expected.shape, got.shape, isinstance(as_given, (list, tuple)))
     if not np.all(np.isfinite(got)):
         return False, f"{name} contains NaN or inf"
-    if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape) if got.ndim else ()
-        where = f" (largest difference at index {tuple(int(i) for i in worst)})" if got.ndim else ""
-        return False, f"{name} has the right shape {got.shape} but wrong values{where}"
-    return True, "correct"
+    if np.allclose(got, expected, rtol=rtol, atol=atol):
+        return True, "correct"
+    if np.allclose(got, expected, rtol=NEAR * rtol, atol=NEAR * atol):
+        return False, _near_message(name, rtol, single)
+    if not got.ndim:
+        return False, f"{name} is a single number, and it is not the right one"
+    worst = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+    return False, (f"{name} has the right shape {got.shape} but wrong values "
+                   f"(largest difference at index {tuple(int(i) for i in worst)})")
+
+
+NEAR = 10  # within NEAR times the tolerance: a rounding problem, not a wrong formula
+
+
+def _none_message(name: str) -> str:
+    if name == "the result":  # judge's label for a function's result
+        return "your function returned None: did you forget `return`?"
+    return f"{name} is None, not numbers: if it comes from a function of yours, did that function forget `return`?"
+
+
+def _shape_message(name: str, want: tuple, have: tuple, sequence: bool) -> str:
+    """Wrong shape, in words: a single number is not an array, and a list is read as an array."""
+    if want == ():
+        return f"{name} should be a single number; got {'a list' if sequence else 'an array'} of shape {have}"
+    if have == ():
+        return f"{name} should be an array of shape {want}; got a single number"
+    if sequence:
+        return f"{name} is a list; read as an array it has shape {have}, but it should have shape {want}"
+    return f"{name} should have shape {want}, got {have}"
+
+
+def _near_message(name: str, rtol: float, single: bool) -> str:
+    precision = ("it is in float32, whose rounding is this large: compute in float64" if single else
+                 "rounding errors this large usually come from computing in float32: compute in float64")
+    return (f"{name} is close to the right answer but off by more than the tolerance "
+            f"(relative {rtol:g}); {precision}")
 
 
 def _describe(x) -> str:
@@ -132,6 +170,8 @@ def _describe(x) -> str:
         return f"an array of shape {x.shape}"
     if isinstance(x, (tuple, list)):
         return f"a {type(x).__name__} of {len(x)} items"
+    if isinstance(x, (int, float, np.number)) and not isinstance(x, bool):
+        return "a single number"
     return f"a {type(x).__name__}"
 
 
