@@ -46,7 +46,7 @@ lab: $(ENV_STAMP)
 
 vendor: $(VENDOR_STAMP)
 
-benchmarks: $(ENV_STAMP)  ## about 10 minutes on 2 cores (tune_neural about 5 of them); writes benchmarks/results/
+benchmarks: $(ENV_STAMP)  ## about half an hour on a busy 2-core machine; writes benchmarks/results/
 	$(BIN)/python -m benchmarks
 
 $(ENV_STAMP): requirements.txt pyproject.toml
