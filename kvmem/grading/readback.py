@@ -23,6 +23,8 @@ from numpy.lib import format as npy_format
 MAX_ELEMENTS = 1_000_000  # numbers in one array read back (the runner sends no more)
 MAX_DEPTH = 4
 MAX_ITEMS = 64
+MAX_CONTAINERS = 300_000  # JSON objects and lists in one line: 64 MB of `{},` would build 20 million dicts
+                          # (1.7 GB) in the grader; a (64, 64, 64) nested list answer holds 270,000
 ARRAY_TYPES = {np.dtype("<f2"), np.dtype("<f4"), np.dtype("<f8")}
 
 
@@ -151,10 +153,13 @@ def _cell_error(entry) -> dict | None:
 
 
 def parse_answers(data: bytes, exercise_ids: set[str]) -> Answers:
-    """The runner's messages, one JSON object per line. Lines that are not valid are ignored;
+    """The runner's messages, one JSON object per line. Lines that are not valid, or that would
+    build more than MAX_CONTAINERS objects and lists, are ignored;
     for each exercise the last record counts (the runner writes its own after the cells ran)."""
     answers = Answers()
     for line in data.split(b"\n"):
+        if line.count(b"{") + line.count(b"[") > MAX_CONTAINERS:
+            continue  # counted before parsing: an upper bound on what json.loads would build
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):

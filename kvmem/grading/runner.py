@@ -28,6 +28,7 @@ _exec, _compile, _isinstance, _type, _write = exec, compile, isinstance, type, o
 MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will send back
 MAX_ITEMS = 64             # a list or tuple longer than this is sent back as one array
 MAX_DEPTH = 4
+MAX_CONTAINERS = 250_000   # JSON objects in one answer record (the grader ignores a line with 300,000)
 
 
 class CellTimeout(BaseException):
@@ -232,6 +233,7 @@ class TooLarge(Exception):
 
 _elements_left = MAX_ELEMENTS  # for the answer being exported: many references to one big
                                # array count once per reference
+_containers_left = MAX_CONTAINERS  # for the record being exported: past it, lists become arrays
 
 
 def _array_descriptor(array, np):
@@ -256,6 +258,7 @@ def _array_descriptor(array, np):
 def export(value, np, depth=0):
     """Plain data for a value: numbers, strings and None as JSON; arrays (and long sequences of
     numbers) as .npy bytes; lists and tuples item by item."""
+    global _containers_left
     if value is None or _type(value) in (bool, str):
         return {"json": value if _type(value) is not str else value[:10_000]}
     if _type(value) is int:
@@ -265,7 +268,8 @@ def export(value, np, depth=0):
     if _type(value) is float:
         return {"json": value} if value == value and abs(value) != float("inf") else _array_descriptor(np.asarray(value), np)
     if _type(value) in (tuple, list) and depth < MAX_DEPTH:
-        if len(value) <= MAX_ITEMS:
+        _containers_left -= len(value) + 1
+        if len(value) <= MAX_ITEMS and _containers_left >= 0:
             return {"tuple": [export(v, np, depth + 1) for v in value]}
         return _array_descriptor(np.asarray(value, dtype=np.float64), np)
     if _isinstance(value, numbers.Real) and not _isinstance(value, np.ndarray):
@@ -288,6 +292,8 @@ def _exported(compute, np):
 
 def answer_record(exercise, namespace, inputs, np):
     """The student's answer to one exercise, as plain data (or the reason there is none)."""
+    global _containers_left
+    _containers_left = MAX_CONTAINERS
     name = exercise["name"]
     if name not in namespace:
         return {"missing": f"the notebook defines no {name}"}
