@@ -182,6 +182,12 @@ for cases in found[:1]:
                 leak.append(np.load(io.BytesIO(base64.b64decode(arg["npy"]))).tolist())
 raise RuntimeError("LEAK " + " ".join(str(x)[:60] for x in leak[::-1][:3]))"""
 
+# An honest-looking timeout helper: a SIGALRM handler of the notebook's own. The runner's cell
+# timeouts are SIGALRM too: a later cell that never ends was then never stopped, and the whole
+# notebook (every answer already defined) scored 0 at the grader's wall-clock limit.
+OWN_ALARM_HANDLER = "import signal\nsignal.signal(signal.SIGALRM, lambda signum, frame: None)"
+SLOW_LAST_CELL = "import time\nwhile True:\n    time.sleep(1)"
+
 KEYRING_WRITE = """import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall(248, b"user", b"kvmem-redteam", b"left behind", 11, -4)   # add_key to the user keyring
@@ -205,6 +211,7 @@ def attacks() -> dict:
         "rt04_fingerprints_the_sandbox": (with_22(FINGERPRINT), FULL, "ok"),
         "rt05_late_forged_record": (notebook(region(after(cells, LATE_FORGERY), "2.5", "pass")), FULL - 2, "ok"),
         "rt06_reads_hidden_inputs": (notebook(after(cells, HIDDEN_LEAK)), FULL, "ok"),
+        "rt07_own_sigalrm_handler": (notebook(after(after(cells, OWN_ALARM_HANDLER), SLOW_LAST_CELL)), FULL, "ok"),
     }
 
 
@@ -330,6 +337,31 @@ def test_a_submission_that_spins_several_processes_is_held_to_one_core():
         assert int(throttled) > 0
     finally:
         group.remove()
+
+
+READ_CELLS = """import resource, sys
+from kvmem.grading.notebook_code import InvalidNotebook, read_cells
+try:
+    read_cells(sys.argv[1])
+except InvalidNotebook:
+    pass
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"""
+
+
+@pytest.mark.xfail(strict=True, reason="OPEN (notebook_code.read_cells): the whole notebook, outputs included, "
+                   "is parsed by json/nbformat in the grader's own process; a 12 MB notebook whose output holds 4 "
+                   "million empty lists costs ~600 MB, so one 200 MB notebook (the cap) costs ~10 GB and kills the "
+                   "batch. Parse in a child process under RLIMIT_AS, or count brackets before parsing outputs")
+def test_a_notebook_whose_outputs_are_a_json_bomb_costs_the_grader_little_memory(tmp_path):
+    cells = json.loads(notebook(master_cells()))
+    cells["cells"][1]["outputs"] = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                     "data": {"application/json": "BOMB"}}]
+    cells["cells"][1]["execution_count"] = 1
+    path = tmp_path / "bomb.ipynb"
+    path.write_text(json.dumps(cells).replace('"BOMB"', "[" + "[]," * (4 * 10**6) + "[]]"))
+    result = subprocess.run([sys.executable, "-c", READ_CELLS, str(path)], capture_output=True, text=True, timeout=120)
+    baseline = subprocess.run([sys.executable, "-c", READ_CELLS, str(MASTER)], capture_output=True, text=True, timeout=120)
+    assert int(result.stdout) - int(baseline.stdout) < 100 * 1024, (result.stdout, baseline.stdout)
 
 
 def chain_of_cells(n: int) -> list[str]:

@@ -25,6 +25,7 @@ import time
 import types
 
 _exec, _compile, _isinstance, _type, _write = exec, compile, isinstance, type, os.write
+_handle, _timer, _sigmask = signal.signal, signal.setitimer, signal.pthread_sigmask  # before a cell patches them
 MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will send back
 MAX_ITEMS = 64             # a list or tuple longer than this is sent back as one array
 MAX_DEPTH = 4
@@ -63,10 +64,15 @@ def _alarm(signum, frame):
 
 def arm(seconds):
     """Raise CellTimeout after `seconds`, and again every 0.1 s after that: Python swallows an
-    exception raised inside an at-fork hook or a __del__, so one alarm is not enough."""
+    exception raised inside an at-fork hook or a __del__, so one alarm is not enough. The
+    handler is installed again and SIGALRM unblocked each time: an earlier cell may have set a
+    SIGALRM handler of its own (a timeout helper), which would leave every later cell unbounded
+    and the whole notebook lost to the grader's wall-clock limit."""
     global _armed, _deadline
+    _handle(signal.SIGALRM, _alarm)
+    _sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
     _armed, _deadline = True, time.monotonic() + seconds
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    _timer(signal.ITIMER_REAL, seconds, 0.1)
 
 
 def disarm():
@@ -76,7 +82,7 @@ def disarm():
     while True:
         try:
             _armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _timer(signal.ITIMER_REAL, 0)
             os.fork = _fork
             return
         except CellTimeout:
