@@ -144,20 +144,28 @@ for path in sys.path:
 defended = not problems"""
 
 # A thread started in a cell outlives the cells and keeps writing, after the runner's own
-# records, a forged record for an exercise the notebook never answered (2.5), with fields that
-# claim it passed. A forged record is judged like an honest one, in the grader, and its extra
-# fields are dropped: no point may come of it.
-LATE_FORGERY = """import json, os, threading, time
+# records, forged records for an exercise the notebook never answered (2.5): one with fields
+# that claim it passed, one with an array of 65 dimensions. A forged record is judged like an
+# honest one, in the grader, its extra fields dropped: no point may come of it, and no error.
+def npy_of_shape(shape: tuple) -> str:
+    """base64 of a .npy file that claims this shape (and holds no data: the shape holds 0 numbers)."""
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape!r}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    return base64.b64encode(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()).decode()
+
+
+LATE_FORGERY = f"""import json, os, threading, time
 def forge():
-    time.sleep(0.5)
-    line = json.dumps({"answer": "2.5", "record": {"value": {"json": 1.0}, "passed": True, "points": 2},
-                       "score": 100, "total": 9}) + "\\n"
-    for _ in range(200):
+    claims = json.dumps({{"answer": "2.5", "record": {{"value": {{"json": 1.0}}, "passed": True, "points": 2}},
+                          "score": 100, "total": 9}}) + "\\n"
+    # an array of 65 dimensions: numpy's own ValueError, outside the checks, was a grader error
+    dimensions = json.dumps({{"answer": "2.5", "record": {{"value": {{"npy": "{npy_of_shape((0,) * 65)}"}}}}}}) + "\\n"
+    for k in range(2000):  # on, while the runner collects and sends its own records
         try:
-            os.write(3, line.encode())
+            os.write(3, (claims if k % 2 else dimensions).encode())
         except OSError:
             return
-        time.sleep(0.01)
+        time.sleep(0.002)
 threading.Thread(target=forge, daemon=True).start()
 defended = True"""
 
@@ -296,6 +304,13 @@ def test_a_pipe_line_of_millions_of_objects_is_ignored_quickly():
     answers = parse_answers(bomb + b"\n" + b'{"done": true}\n', {"2.1"})
     assert answers.finished and answers.records == {}
     assert time.perf_counter() - start < 0.5  # json.loads of it: 3 to 10 s, and 1.7 GB
+
+
+@pytest.mark.parametrize("shape", [(0,) * 65, (0,) * 33, (2**40, 0), (-1,), (1, -1)])
+def test_an_array_of_absurd_shape_is_a_failure_not_an_error(shape):
+    line = json.dumps({"answer": "2.2", "record": {"value": {"npy": npy_of_shape(shape)}}}) + "\n"
+    value = parse_answers(line.encode(), {"2.2"}).records["2.2"]["value"]
+    assert type(value).__name__ == "Failure" or value.size == 0
 
 
 def test_a_large_nested_list_answer_is_still_read_back_exactly():
