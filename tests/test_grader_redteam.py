@@ -141,6 +141,22 @@ if os.system("unshare -U true 2>/dev/null") == 0:
 for path in sys.path:
     if "wt/" in path or "/work/main" in path:
         problems.append("repository on sys.path")
+try:
+    os.close(os.open("/dev/tty", os.O_RDWR))  # a terminal of the grader's: TIOCSTI into its shell
+    problems.append("has a controlling terminal")
+except OSError:
+    pass
+import socket
+for address in (("1.1.1.1", 53), ("10.0.2.2", 22), ("127.0.0.1", 22)):
+    connection = socket.socket()
+    connection.settimeout(0.5)
+    try:
+        connection.connect(address)
+        problems.append(f"reaches {address}")
+    except OSError:
+        pass
+    finally:
+        connection.close()
 defended = not problems"""
 
 # A thread started in a cell outlives the cells and keeps writing, after the runner's own
