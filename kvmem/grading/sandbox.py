@@ -8,7 +8,7 @@ size-limited tmpfs as the working folder (and /tmp); a new /proc and a minimal /
 /dev/shm is a size-limited tmpfs of its own; no /run,
 no home folders, no repository, no submissions, hidden checks or results. `--die-with-parent`,
 `--new-session`, no_new_privs. As root, each submission also runs inside a cgroup that limits
-its memory and process count as a whole, and as its own unprivileged uid wherever that uid can
+its memory, process count and CPU (one core) as a whole, and as its own unprivileged uid wherever that uid can
 run the grader's Python (see drops_to_own_uid); rlimits always apply.
 
 The job (cells, inputs) goes in through an inherited file descriptor; the answers come back as
