@@ -319,7 +319,7 @@ def test_a_pipe_line_of_millions_of_objects_is_ignored_quickly():
     start = time.perf_counter()
     answers = parse_answers(bomb + b"\n" + b'{"done": true}\n', {"2.1"})
     assert answers.finished and answers.records == {}
-    assert time.perf_counter() - start < 0.5  # json.loads of it: 3 to 10 s, and 1.7 GB
+    assert time.perf_counter() - start < 1.0  # json.loads of it: 3 to 10 s, and 1.7 GB
 
 
 @pytest.mark.parametrize("shape", [(0,) * 65, (0,) * 33, (2**40, 0), (-1,), (1, -1)])
