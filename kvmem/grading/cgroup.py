@@ -1,5 +1,6 @@
-"""One cgroup per submission: memory and process count limits for the submission as a whole
-(every process it forks counts), and a sure way to end every process it started.
+"""One cgroup per submission: memory, process count and CPU limits for the submission as a whole
+(every process it forks counts; at most one core, so that a submission spinning many processes
+cannot starve the others of a batch into timeouts), and a sure way to end every process it started.
 
 Made under the grader's own cgroup (cgroup v1 `memory` and `pids` controllers, or cgroup v2),
 so the grader's own limits still hold. Needs write access to the cgroup tree (root, in
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+CPU_PERIOD_US = 100_000  # with an equal quota: one core per submission, however many processes it forks
+OPTIONAL = ("memory.memsw.limit_in_bytes", "memory.swap.max", "cpu.max")  # absent where the kernel or the
+                                                                          # parent cgroup does not offer them
 
 
 def _own_cgroups() -> dict[str, str]:
@@ -32,12 +36,16 @@ def _limit_files(memory_bytes: int, processes: int) -> list[tuple[Path, dict[str
     """(folder to make a child in, {file: value}) for each controller to use."""
     own = _own_cgroups()
     if "memory" in own and "pids" in own and (ROOT / "memory").is_dir():
-        return [(ROOT / "memory" / own["memory"].lstrip("/"),
-                 {"memory.limit_in_bytes": str(memory_bytes), "memory.memsw.limit_in_bytes": str(memory_bytes)}),
-                (ROOT / "pids" / own["pids"].lstrip("/"), {"pids.max": str(processes)})]
+        folders = [(ROOT / "memory" / own["memory"].lstrip("/"),
+                    {"memory.limit_in_bytes": str(memory_bytes), "memory.memsw.limit_in_bytes": str(memory_bytes)}),
+                   (ROOT / "pids" / own["pids"].lstrip("/"), {"pids.max": str(processes)})]
+        if "cpu" in own and (ROOT / "cpu").is_dir():
+            folders.append((ROOT / "cpu" / own["cpu"].lstrip("/"),
+                            {"cpu.cfs_period_us": str(CPU_PERIOD_US), "cpu.cfs_quota_us": str(CPU_PERIOD_US)}))
+        return folders
     if "" in own and (ROOT / "cgroup.controllers").exists():
         return [(ROOT / own[""].lstrip("/"), {"memory.max": str(memory_bytes), "memory.swap.max": "0",
-                                              "pids.max": str(processes)})]
+                                              "pids.max": str(processes), "cpu.max": f"{CPU_PERIOD_US} {CPU_PERIOD_US}"})]
     return []
 
 
@@ -52,11 +60,16 @@ class SubmissionCgroup:
         try:
             for parent, limits in _limit_files(memory_bytes, processes):
                 folder = parent / f"kvmem-grade-{secrets.token_hex(6)}"
-                folder.mkdir()
+                try:
+                    folder.mkdir()
+                except OSError:
+                    if "cpu.cfs_quota_us" in limits:
+                        continue  # the CPU cap is optional: memory and processes are not
+                    raise
                 made.folders.append(folder)
                 for name, value in limits.items():
-                    if "sw" in name and not (folder / name).exists():
-                        continue  # swap accounting is optional
+                    if name in OPTIONAL and not (folder / name).exists():
+                        continue
                     (folder / name).write_text(value)
         except OSError:
             made.remove()

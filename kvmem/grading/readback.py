@@ -23,6 +23,9 @@ from numpy.lib import format as npy_format
 MAX_ELEMENTS = 1_000_000  # numbers in one array read back (the runner sends no more)
 MAX_DEPTH = 4
 MAX_ITEMS = 64
+MAX_NDIM = 32             # numpy refuses more than 64 dimensions with a ValueError of its own
+MAX_CONTAINERS = 300_000  # JSON objects and lists in one line: 64 MB of `{},` would build 20 million dicts
+                          # (1.7 GB) in the grader; a (64, 64, 64) nested list answer holds 270,000
 ARRAY_TYPES = {np.dtype("<f2"), np.dtype("<f4"), np.dtype("<f8")}
 
 
@@ -81,8 +84,8 @@ def parse_npy(data: bytes) -> np.ndarray:
         raise Unreadable(f"not a valid .npy array ({str(err)[:100]})") from None
     if dtype not in ARRAY_TYPES:
         raise Unreadable(f"an array of {dtype}, not of floats")
-    if not all(isinstance(n, int) and 0 <= n for n in shape) or math.prod(shape) > MAX_ELEMENTS:
-        raise Unreadable(f"an array of claimed shape {shape}")
+    if not all(isinstance(n, int) and 0 <= n for n in shape) or math.prod(shape) > MAX_ELEMENTS or len(shape) > MAX_NDIM:
+        raise Unreadable(f"an array of claimed shape {shape}"[:200])
     body = data[stream.tell():]
     if len(body) != math.prod(shape) * dtype.itemsize:
         raise Unreadable(f"an array of shape {shape} with {len(body)} bytes of data (truncated or padded)")
@@ -151,10 +154,13 @@ def _cell_error(entry) -> dict | None:
 
 
 def parse_answers(data: bytes, exercise_ids: set[str]) -> Answers:
-    """The runner's messages, one JSON object per line. Lines that are not valid are ignored;
+    """The runner's messages, one JSON object per line. Lines that are not valid, or that would
+    build more than MAX_CONTAINERS objects and lists, are ignored;
     for each exercise the last record counts (the runner writes its own after the cells ran)."""
     answers = Answers()
     for line in data.split(b"\n"):
+        if line.count(b"{") + line.count(b"[") > MAX_CONTAINERS:
+            continue  # counted before parsing: an upper bound on what json.loads would build
         try:
             message = json.loads(line)
         except (ValueError, RecursionError):

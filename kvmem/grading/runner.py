@@ -25,9 +25,11 @@ import time
 import types
 
 _exec, _compile, _isinstance, _type, _write = exec, compile, isinstance, type, os.write
+_handle, _timer, _sigmask = signal.signal, signal.setitimer, signal.pthread_sigmask  # before a cell patches them
 MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will send back
 MAX_ITEMS = 64             # a list or tuple longer than this is sent back as one array
 MAX_DEPTH = 4
+MAX_CONTAINERS = 250_000   # JSON objects in one answer record (the grader ignores a line with 300,000)
 
 
 class CellTimeout(BaseException):
@@ -62,10 +64,15 @@ def _alarm(signum, frame):
 
 def arm(seconds):
     """Raise CellTimeout after `seconds`, and again every 0.1 s after that: Python swallows an
-    exception raised inside an at-fork hook or a __del__, so one alarm is not enough."""
+    exception raised inside an at-fork hook or a __del__, so one alarm is not enough. The
+    handler is installed again and SIGALRM unblocked each time: an earlier cell may have set a
+    SIGALRM handler of its own (a timeout helper), which would leave every later cell unbounded
+    and the whole notebook lost to the grader's wall-clock limit."""
     global _armed, _deadline
+    _handle(signal.SIGALRM, _alarm)
+    _sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
     _armed, _deadline = True, time.monotonic() + seconds
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    _timer(signal.ITIMER_REAL, seconds, 0.1)
 
 
 def disarm():
@@ -75,7 +82,7 @@ def disarm():
     while True:
         try:
             _armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _timer(signal.ITIMER_REAL, 0)
             os.fork = _fork
             return
         except CellTimeout:
@@ -232,6 +239,7 @@ class TooLarge(Exception):
 
 _elements_left = MAX_ELEMENTS  # for the answer being exported: many references to one big
                                # array count once per reference
+_containers_left = MAX_CONTAINERS  # for the record being exported: past it, lists become arrays
 
 
 def _array_descriptor(array, np):
@@ -256,6 +264,7 @@ def _array_descriptor(array, np):
 def export(value, np, depth=0):
     """Plain data for a value: numbers, strings and None as JSON; arrays (and long sequences of
     numbers) as .npy bytes; lists and tuples item by item."""
+    global _containers_left
     if value is None or _type(value) in (bool, str):
         return {"json": value if _type(value) is not str else value[:10_000]}
     if _type(value) is int:
@@ -265,7 +274,8 @@ def export(value, np, depth=0):
     if _type(value) is float:
         return {"json": value} if value == value and abs(value) != float("inf") else _array_descriptor(np.asarray(value), np)
     if _type(value) in (tuple, list) and depth < MAX_DEPTH:
-        if len(value) <= MAX_ITEMS:
+        _containers_left -= len(value) + 1
+        if len(value) <= MAX_ITEMS and _containers_left >= 0:
             return {"tuple": [export(v, np, depth + 1) for v in value]}
         return _array_descriptor(np.asarray(value, dtype=np.float64), np)
     if _isinstance(value, np.floating) and value.dtype.itemsize < 8:
@@ -290,6 +300,8 @@ def _exported(compute, np):
 
 def answer_record(exercise, namespace, inputs, np):
     """The student's answer to one exercise, as plain data (or the reason there is none)."""
+    global _containers_left
+    _containers_left = MAX_CONTAINERS
     name = exercise["name"]
     if name not in namespace:
         return {"missing": f"the notebook defines no {name}"}

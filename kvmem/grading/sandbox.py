@@ -4,10 +4,11 @@ The sandbox is bubblewrap (Debian's `bubblewrap`, the sandbox Flatpak uses). Per
 new user, network, IPC, PID, UTS and mount namespaces; a read-only view holding only the
 system's /usr, the Python interpreter, numpy, matplotlib (and what they import) and the public
 `kvmem` models, with `kvmem.grading` replaced by a stub whose check() does nothing; a
-size-limited tmpfs as the working folder (and /tmp); a new /proc and a minimal /dev; no /run,
+size-limited tmpfs as the working folder (and /tmp); a new /proc and a minimal /dev whose
+/dev/shm is a size-limited tmpfs of its own; no /run,
 no home folders, no repository, no submissions, hidden checks or results. `--die-with-parent`,
 `--new-session`, no_new_privs. As root, each submission also runs inside a cgroup that limits
-its memory and process count as a whole, and as its own unprivileged uid wherever that uid can
+its memory, process count and CPU (one core) as a whole, and as its own unprivileged uid wherever that uid can
 run the grader's Python (see drops_to_own_uid); rlimits always apply.
 
 The job (cells, inputs) goes in through an inherited file descriptor; the answers come back as
@@ -44,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 SANDBOX_UID_BASE = 61_000  # sandbox users as root: 61000, 61001, ... one per running submission
 SANDBOX_UIDS = 512
 OUTPUT_CAP = 64 * 2**20    # bytes of answers read back from one submission
+SHM_BYTES = 32 * 2**20     # /dev/shm (POSIX shared memory, semaphores), out of Limits.disk_bytes
 THIRD_PARTY = ("numpy", "matplotlib", "mpl_toolkits", "PIL", "cycler", "dateutil", "fontTools",
                "kiwisolver", "packaging", "pyparsing", "contourpy", "six.py", "autograd")
 STUB = '''"""The course's grading package is not available while a notebook is graded: check(),
@@ -77,7 +79,7 @@ class Limits:
     memory_bytes: int = 2 * 2**30    # the whole submission (cgroup), and address space per process
     processes: int = 64              # processes and threads of the whole submission
     file_bytes: int = 64 * 2**20     # largest file it may write
-    disk_bytes: int = 256 * 2**20    # its working folder and /tmp together (tmpfs size)
+    disk_bytes: int = 256 * 2**20    # its working folder, /tmp and /dev/shm together (tmpfs sizes)
     cpu_seconds: int = 120
 
     def wall_seconds(self, exercises: int) -> float:
@@ -256,7 +258,9 @@ def bwrap_arguments(limits: Limits, env: dict, uid: int | None) -> list[str]:
         arguments += ["--uid", str(uid), "--gid", str(uid)]
     for name, value in env.items():
         arguments += ["--setenv", name, value]
-    return arguments + _system_binds() + ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.disk_bytes), "--tmpfs", "/work",
+    shm = min(SHM_BYTES, limits.disk_bytes // 4)  # /dev/shm is writable too: its share of the disk limit
+    return arguments + _system_binds() + ["--proc", "/proc", "--dev", "/dev", "--size", str(shm), "--perms", "1777",
+                                          "--tmpfs", "/dev/shm", "--size", str(limits.disk_bytes - shm), "--tmpfs", "/work",
                                           "--symlink", "/work/tmp", "/tmp", "--chdir", "/work"]
 
 
