@@ -181,7 +181,12 @@ def replay(result_file: Path, hidden: Path | None = None, limits: Limits = Limit
     notebook = Path(record.get("notebook") or "")
     if not record.get("notebook") or notebook_hash(notebook) != recorded.notebook_sha256:
         raise ValueError(f"the notebook {notebook} is not the one that was graded (its hash differs, or it is gone)")
-    private = hidden or (Path(record["hidden"]) if record.get("hidden") else None)
+    # Only the instructor's own --hidden folder: a results file is data, and the folder it names
+    # could be anyone's (code in it would run as the instructor).
+    if record.get("hidden") and hidden is None:
+        raise ValueError(f"this result was graded with the hidden checks in {record['hidden']}: "
+                         "pass that folder again with --hidden to replay it")
+    private = hidden
     hidden_cases = hidden_checks(default_hidden_sources(recorded.chapter, private))
     base = Path(tempfile.mkdtemp(prefix="kvmem-grade-"))
     try:

@@ -25,6 +25,11 @@ from .readback import Unreadable, read_regular_file
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 NOTEBOOK_CAP = 200 * 2**20  # bytes of the file, outputs included
 CODE_CAP = 2 * 2**20        # characters of code, once the outputs are dropped
+# Parsing costs memory per JSON container and per string, not per byte: 12 MB of "[]," is four
+# million lists (about 600 MB in Python). Plots and printed arrays hold few of either; a
+# notebook that holds more than these is refused before it is parsed.
+CONTAINER_CAP = 1_000_000   # '[' and '{' in the file
+STRING_CAP = 4_000_000      # '"' in the file (two per string, plus escaped ones)
 DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "__builtins__",
            "get_ipython", "builtins"}
 
@@ -39,6 +44,11 @@ def read_cells(path) -> list[str]:
         data = read_regular_file(path, NOTEBOOK_CAP)
     except Unreadable as err:
         raise InvalidNotebook(f"the notebook file {err}") from None
+    containers, quotes = data.count(b"[") + data.count(b"{"), data.count(b'"')
+    if containers > CONTAINER_CAP or quotes > STRING_CAP:
+        raise InvalidNotebook(f"the notebook file holds {containers:,} JSON lists and objects and {quotes:,} quotes: "
+                              f"more than a notebook needs (at most {CONTAINER_CAP:,} and {STRING_CAP:,}); "
+                              "clear its outputs and submit it again")
     try:
         notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
     except Exception as err:  # invalid JSON, an unknown nbformat, not a notebook at all
@@ -55,16 +65,33 @@ def read_cells(path) -> list[str]:
     return cells
 
 
+MAGIC_LINE = re.compile(r"^\s*(?:[\w.\[\], ]+=\s*)?[%!]")
+
+
 def as_python(source: str) -> str:
-    """IPython's own rewriting of magics and shell lines; the source itself where that fails."""
+    """IPython's own rewriting of magics and shell lines; the source itself where that fails.
+
+    IPython re-reads the whole cell for every magic it rewrites (quadratic in their number), so
+    a cell without a cell magic (%%) or line continuations is rewritten one magic line at a time.
+    """
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # no IPython: shell and magic lines become comments
         return "\n".join(("pass  # " + l) if l.lstrip().startswith(("%", "!")) else l for l in source.splitlines())
+    transform = TransformerManager().transform_cell
+    lines = source.splitlines()
     try:
-        return TransformerManager().transform_cell(source)
+        if source.lstrip().startswith("%%") or any(l.endswith("\\") for l in lines):
+            return transform(source)
+        return "\n".join(_line_as_python(l, transform) if MAGIC_LINE.match(l) else l for l in lines) + "\n"
     except Exception:
         return source
+
+
+def _line_as_python(line: str, transform) -> str:
+    """One magic or shell line rewritten by IPython, at the line's own indentation."""
+    indent = line[: len(line) - len(line.lstrip())]
+    return "\n".join(indent + l for l in transform(line.lstrip()).rstrip("\n").splitlines())
 
 
 def _root_name(node) -> str | None:
@@ -122,18 +149,27 @@ def names_of(source: str) -> tuple[set[str], set[str], bool]:
 
 
 def graded_cells(sources: list[str], answer_names: set[str]) -> list[int]:
-    """Indices of the cells the answers depend on (see the module's docstring), in order."""
+    """Indices of the cells the answers depend on (see the module's docstring), in order.
+
+    A worklist over an index from each name to the cells that bind it: every cell and every
+    name is handled once, so the time grows linearly with the notebook."""
     analysed = [names_of(s) for s in sources]
-    needed, graded = set(answer_names), set()
-    changed = True
-    while changed:
-        changed = False
-        for index, (binds, uses, must_run) in enumerate(analysed):
-            if index in graded or not (must_run or binds & needed):
-                continue
-            graded.add(index)
-            needed |= uses
-            changed = True
+    binders: dict[str, list[int]] = {}
+    for index, (binds, _, _) in enumerate(analysed):
+        for name in binds:
+            binders.setdefault(name, []).append(index)
+    graded = {index for index, (_, _, must_run) in enumerate(analysed) if must_run}
+    pending = list(answer_names) + [name for index in graded for name in analysed[index][1]]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for index in binders.get(name, ()):
+            if index not in graded:
+                graded.add(index)
+                pending.extend(analysed[index][1])
     return sorted(graded)
 
 
