@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 import tempfile
 from pathlib import Path
 
@@ -65,9 +66,21 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def text(value) -> str:
-    """Student-controlled text as one line of valid UTF-8."""
-    return " ".join(str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace").split())
+    """Student-controlled text as one line of valid UTF-8 in which nothing hides: line breaks,
+    tabs, control and bidirectional-format characters are shown escaped ("ann\\nlee",
+    "\\u202e"), so two different strings never look the same."""
+    valid = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(_shown(ch) for ch in valid)
+
+
+def _shown(ch: str) -> str:
+    if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Zs"):
+        return ch
+    return ESCAPES.get(ch, f"\\u{ord(ch):04x}")
 
 
 def csv_cell(value) -> str:
