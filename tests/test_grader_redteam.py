@@ -283,8 +283,10 @@ def test_each_attack_gets_the_score_it_deserves(batch, name):
 
 def test_a_json_bomb_on_the_answer_pipe_costs_the_grader_little_memory(batch):
     """Without a cap on the JSON objects of one line, the grader's process reached 1.7 GB per
-    such student (2 workers: 3.4 GB); a batch on 16 cores would be killed by the OOM killer."""
-    assert batch["peak_kb"] is not None and batch["peak_kb"] < 600 * 1024, batch["peak_kb"]
+    such student (2 workers: 3.4 GB); a batch on 16 cores would be killed by the OOM killer.
+    With the cap it stays under 1 GB (seen: 0.25 to 0.8 GB, depending on how the two workers'
+    reads of the 60 MB line overlap)."""
+    assert batch["peak_kb"] is not None and batch["peak_kb"] < 1024 * 1024, batch["peak_kb"]
 
 
 @pytest.mark.xfail(strict=True, reason="OPEN (reports.py / runner design): a cell can read every grading input, "
