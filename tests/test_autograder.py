@@ -165,7 +165,10 @@ for fd in range(3, 12):
 MEMORY_BY_FORKING = """import os, time
 pids = []
 for _ in range(4):  # 4 x 400 MB, each under the per-process limit, together over the 1 GB of the submission
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except (OSError, MemoryError):  # the submission's memory is full: this child could not even start
+        continue
     if pid == 0:
         try:
             block = b"x" * (400 * 2**20)
