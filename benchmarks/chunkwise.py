@@ -164,7 +164,6 @@ def measure() -> dict:
         f"{result['gated_deltanet_speedup_chunkwise_vs_recurrent_at_max_n']:.1f}")
     fig = plot(times)
     write_result("chunkwise", result, fig)
-    plt.close(fig)
     return result
 
 

@@ -76,7 +76,8 @@ def fit_slope(n, t) -> float:
 
 
 def write_result(name: str, result: dict, figure=None) -> Path:
-    """Write results/<name>.json (with the machine and the date) and results/<name>.png."""
+    """Write results/<name>.json (with the machine and the date) and results/<name>.png, and
+    close the figure (a benchmark draws it once, for this file)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {"benchmark": name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
                "machine": machine(), **result}
@@ -85,7 +86,10 @@ def write_result(name: str, result: dict, figure=None) -> Path:
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     tmp.replace(path)
     if figure is not None:
+        import matplotlib.pyplot as plt
+
         figure.savefig(RESULTS / f"{name}.png", dpi=100, bbox_inches="tight")
+        plt.close(figure)
     return path
 
 

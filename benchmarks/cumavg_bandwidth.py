@@ -103,7 +103,6 @@ def main() -> dict:
                 "side by side (kvmem.cumavg._prefix_mean_blocked); wide rows one whole row per step.",
     }
     write_result("cumavg_bandwidth", result, fig)
-    plt.close(fig)
     return result
 
 

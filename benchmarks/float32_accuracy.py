@@ -99,7 +99,6 @@ def main() -> dict:
         "target_compensated_streaming": 1e-6,
     }
     write_result("float32_accuracy", result, fig)
-    plt.close(fig)
     return result
 
 

@@ -79,7 +79,6 @@ def main() -> dict:
         "quoted_for_comparison": {"otter-grader CLI": 7.5, "otter-grader API": 3.3, "nbgrader autograde": 1.6},
     }
     write_result("grading_throughput", result, fig)
-    plt.close(fig)
     return result
 
 

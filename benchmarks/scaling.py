@@ -119,7 +119,6 @@ def main() -> dict:
         "runs": runs,
     }
     write_result("scaling", result, fig)
-    plt.close(fig)
     return result
 
 

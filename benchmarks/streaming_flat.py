@@ -89,7 +89,6 @@ def main() -> dict:
         "recompute_spread": {str(k): spread(s["recompute"]) for k, s in samples.items() if s["recompute"]},
     }
     write_result("streaming_flat", result, fig)
-    plt.close(fig)
     return result
 
 

@@ -98,7 +98,6 @@ def main() -> dict:
     log(f"  {len(runs)} trainings in {seconds:.0f} s on {WORKERS} workers")
     fig = plot(result)
     write_result("trained_recall", result, fig)
-    plt.close(fig)
     return result
 
 
