@@ -16,6 +16,7 @@ from conftest import ROOT
 from kvmem.grading import ASSIGNMENTS, exercises, find
 from kvmem.grading.feedback import visible_checks_pass
 from kvmem.grading.grade import grade_submission, hidden_checks
+from kvmem.grading.manual import prompts
 from kvmem.grading.notebooks import (NotebookFormatError, generate_all, replace_regions, solution_regions,
                                      student_notebook)
 from kvmem.grading.sandbox import Limits
@@ -47,11 +48,25 @@ def test_each_chapter_mixes_at_least_four_graded_exercises_and_an_experiment():
 def test_solution_regions_match_the_specifications(chapter):
     notebook = nbformat.read(SOLUTIONS / NOTEBOOKS[chapter], as_version=4)
     ids = [region[0] for cell in notebook.cells if cell.cell_type == "code" for region in solution_regions(cell.source)]
-    assert sorted(ids) == sorted(ex.id for ex in exercises(chapter))
+    assert sorted(ids) == sorted(ex.id for ex in exercises(chapter) if ex.kind != "written")
     text = "\n".join(cell.source for cell in notebook.cells)
     for ex in exercises(chapter):
-        heading = f"## Exercise {ex.id} (experiment" if ex.kind == "experiment" else f"## Exercise {ex.id} ({ex.points} point"
+        heading = f"## Exercise {ex.id} ({ex.kind}" if ex.kind in ("experiment", "written") else f"## Exercise {ex.id} ({ex.points} point"
         assert heading in text, f"exercise {ex.id} has no heading with its points"
+
+
+@pytest.mark.parametrize("chapter", sorted(NOTEBOOKS))
+def test_every_part_graded_by_hand_has_a_rubric_in_its_specification(chapter):
+    """Choice justifications and written answers (Markdown answer regions of the master) are
+    graded by a teaching assistant against the rubric of their exercise."""
+    prompt_list, _ = prompts(SOLUTIONS / NOTEBOOKS[chapter])
+    by_hand = {p.exercise.split(" part ")[0] for p in prompt_list} | {ex.id for ex in exercises(chapter) if ex.kind == "choice"}
+    for exercise_id in by_hand:
+        rubric = find(exercise_id).rubric
+        assert rubric and all(points > 0 for _, points in rubric), f"exercise {exercise_id} has no rubric"
+    for ex in exercises(chapter):
+        if ex.kind == "written":
+            assert ex.id in {p.exercise.split(" part ")[0] for p in prompt_list}, f"written exercise {ex.id} has no answer cell"
 
 
 def test_generator_replaces_solutions_removes_hidden_checks_and_clears_outputs():

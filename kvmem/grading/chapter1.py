@@ -45,6 +45,7 @@ EXERCISES = [
                  "B: the sum of the last 4 keys, kept with a buffer of the last 4 keys",
                  "C: the 10th percentile of the norms of all keys seen so far",
                  "D: h_i = tanh(W h_{i-1} + U k_i)"),
+        rubric=(("names the mechanism: an exact percentile needs every earlier norm, no fixed-size summary holds them", 1),),
         wrong='update_choice = "A"\nupdate_choice_why = "Counting needs every token."',
     ),
     Exercise(

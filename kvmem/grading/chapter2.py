@@ -49,6 +49,7 @@ EXERCISES = [
                  "B: token 999 weighs more: it is the most recent",
                  "C: they weigh the same, 1/1000",
                  "D: they weigh the same, 1/999"),
+        rubric=(("names the mechanism: every token enters the average with the same factor 1/(i+1)", 1),),
         wrong='weight_choice = "B"\nweight_choice_why = "Recent tokens count more."',
     ),
     Exercise(

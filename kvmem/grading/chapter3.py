@@ -54,6 +54,7 @@ EXERCISES = [
                  "B: it keeps the weight it had when it arrived",
                  "C: its weight 1/(i+1) shrinks towards 0 but never reaches it",
                  "D: its weight grows, because it has been averaged in most often"),
+        rubric=(("names the mechanism: the old average is scaled by i/(i+1), so the first weight telescopes to 1/(i+1)", 1),),
         wrong='early_choice = "A"\nearly_choice_why = "Old tokens leave the memory."',
     ),
     Exercise(

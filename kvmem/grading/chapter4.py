@@ -42,6 +42,7 @@ EXERCISES = [
                  "B: keep the cumulative average, in float64 instead of float32",
                  "C: replace it by an exponential average whose effective window matches the recent context",
                  "D: lengthen the prompt's first theme so the memory is better estimated"),
+        rubric=(("names the mechanism: early tokens hold most of the weight, a forgetting memory lets recent ones dominate", 1),),
         wrong='repetition_fix = "B"\nrepetition_fix_why = "More precision removes the bias."',
     ),
     Exercise(
@@ -52,6 +53,7 @@ EXERCISES = [
                  "B: a window or exponential average over the last few utterances",
                  "C: the first utterance only",
                  "D: no memory: each utterance alone"),
+        rubric=(("names the mechanism: weigh the recent utterances, forget older ones, smooth over single noisy ones", 1),),
         wrong='emotion_memory = "A"\nemotion_memory_why = "All utterances count."',
     ),
     Exercise(

@@ -56,6 +56,7 @@ EXERCISES = [
                  "B: the read uses only the local memory",
                  "C: the read averages the two equally",
                  "D: the read is zero"),
+        rubric=(("names the mechanism: with g = 1 the retrieved term is multiplied by 1 - g = 0", 1),),
         wrong='gate_choice = "A"\ngate_choice_why = "g selects retrieval."',
     ),
     Exercise(

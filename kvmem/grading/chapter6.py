@@ -42,6 +42,7 @@ EXERCISES = [
         task="choose how many orthonormal keys a memory in d = 16 recalls exactly, and justify it",
         reference="B",
         options=("A: 4", "B: 16", "C: 256", "D: as many as you like"),
+        rubric=(("names the mechanism: orthonormal keys cancel the crosstalk, and R^16 holds at most 16 of them", 1),),
         wrong='capacity_choice = "C"\ncapacity_choice_why = "A 16 x 16 matrix has 256 entries."',
     ),
     Exercise(

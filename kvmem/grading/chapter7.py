@@ -76,6 +76,8 @@ EXERCISES = [
                            for dk, dv in ((3, 3), (4, 2), (1, 5))],
         visible=[(np.eye(2), np.array([1.0, 2.0]), np.array([0.0, 1.0]))],
         wrong="    return np.outer(v - S @ k, k)",
+        rubric=(("derives the gradient (S k - v) k^T from the loss, entry by entry or with the chain rule", 1),
+                ("takes one step of size beta and regroups it as S (I - beta k k^T) + beta v k^T", 1)),
     ),
     Exercise(
         id="7.5", points=1, kind="choice", name="recency_choice",
@@ -85,6 +87,7 @@ EXERCISES = [
                  "B: the newest pair, because the last gradient step was taken on its loss",
                  "C: all pairs equally, because every write has the same strength beta",
                  "D: none of them exactly, because the keys are not orthogonal"),
+        rubric=(("names the mechanism: each later write subtracts beta (S k) k^T along its own key, eroding older pairs; the newest has just been written", 1),),
         wrong='recency_choice = "C"\nrecency_choice_why = "Every pair is written with the same beta."',
     ),
     Exercise(

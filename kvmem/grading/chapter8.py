@@ -64,6 +64,7 @@ EXERCISES = [
                  "B: a sliding window of the last few paragraphs",
                  "C: a local window, plus retrieval of earlier clauses, plus a summary of the document",
                  "D: an untrained RNN state"),
+        rubric=(("names the mechanism: retrieval for far definitions, a local window for the clause, a summary for the register", 1),),
         wrong='contract_memory = "B"\ncontract_memory_why = "Recent text matters most."',
     ),
     Exercise(
@@ -74,6 +75,7 @@ EXERCISES = [
                  "B: the full history of readings",
                  "C: a kNN store of every reading",
                  "D: an MLP trained at test time"),
+        rubric=(("names the mechanism: one vector whatever the length, following slow drift at a rate set by beta", 1),),
         wrong='sensor_memory = "B"\nsensor_memory_why = "Keep everything."',
     ),
     Exercise(

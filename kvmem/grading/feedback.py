@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 
-from .spec import describe_call, judge
+from .spec import describe_call, judge, rubric_text
 
 
 def check(exercise_id: str, answer, justification: str | None = None, student_id: str = "") -> None:
@@ -33,6 +33,9 @@ def visible_checks_pass(exercise_id: str, answer, justification: str | None = No
     header = f"Exercise {exercise.id}"
     if exercise.kind == "experiment":
         print(f"{header}: an experiment, not graded automatically. Make sure your plot has labelled axes.")
+        return True
+    if exercise.kind == "written":
+        print(f"{header}: a written answer, read by your instructor against this rubric: {rubric_text(exercise.rubric)}")
         return True
     if exercise.kind == "choice":
         return _check_choice(exercise, answer, justification, header)

@@ -141,7 +141,7 @@ def _descriptor(arg):
 
 
 def graded_exercises(chapter: int) -> list[Exercise]:
-    return [ex for ex in chapter_exercises(chapter) if ex.kind != "experiment"]
+    return [ex for ex in chapter_exercises(chapter) if ex.autograded]
 
 
 def grade_submission(path: Path, chapter: int, student: str, limits: Limits, base: Path, uid: int | None = None,

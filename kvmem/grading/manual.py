@@ -22,7 +22,7 @@ after `grade_folder(...)` has returned (before the LMS export, which takes `merg
             print(f"manual points: {problem}", file=sys.stderr)
     write_manual(args.out, previous=args.manual)         # every run; keeps the TA's points
 
-Rubrics live in RUBRICS below until the exercise specifications carry them.
+Rubrics come from the exercise specifications (`Exercise.rubric`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from . import find
 from .lms import StudentResult, csv_text, read_results
 from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
+from .spec import Rubric, rubric_text
 from .reports import csv_cell, file_stem, text, write_atomically
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,20 +54,8 @@ MIN_WORDS = 4            # a justification shorter than this is not a sentence
 EXERCISE_HEADING = re.compile(r"^#{1,6}[^\n]*?\bExercise (\d+\.\d+)", re.M)
 HEADER = ["Student", "Exercise", "Kind", "Answer", "Flags", "Points", "Max points", "Rubric", "Answer ID"]
 
-Rubric = tuple[tuple[str, int], ...]
-JUSTIFICATION_RUBRIC: Rubric = (("names the mechanism", 1),)
+JUSTIFICATION_RUBRIC: Rubric = (("names the mechanism", 1),)  # for an exercise whose spec has no rubric
 WRITTEN_RUBRIC: Rubric = (("states the result correctly", 1), ("derives or explains it from the chapter's definitions", 1))
-RUBRICS: dict[str, Rubric] = {  # to move into the Exercise specs (a `rubric` field)
-    "1.3": (("names the mechanism: an exact percentile needs every earlier norm, no fixed-size summary holds them", 1),),
-    "2.4": (("names the mechanism: every token enters the average with the same factor 1/(i+1)", 1),),
-    "3.4": (("names the mechanism: the old average is scaled by i/(i+1), so the first weight telescopes to 1/(i+1)", 1),),
-    "4.4": (("names the mechanism: early tokens hold most of the weight, a forgetting memory lets recent ones dominate", 1),),
-    "4.5": (("names the mechanism: weigh the recent utterances, forget older ones, smooth over single noisy ones", 1),),
-    "5.5": (("names the mechanism: with g = 1 the retrieved term is multiplied by 1 - g = 0", 1),),
-    "6.4": (("names the mechanism: orthonormal keys cancel the crosstalk, and R^16 holds at most 16 of them", 1),),
-    "8.1": (("names the mechanism: retrieval for far definitions, a local window for the clause, a summary for the register", 1),),
-    "8.2": (("names the mechanism: one vector whatever the length, following slow drift at a rate set by beta", 1),),
-}
 
 
 @dataclass
@@ -81,7 +70,12 @@ class Answer:
 
     @property
     def rubric(self) -> Rubric:
-        return RUBRICS.get(self.exercise, JUSTIFICATION_RUBRIC if self.kind == "justification" else WRITTEN_RUBRIC)
+        """The exercise specification's rubric (a default where it has none)."""
+        try:
+            rubric = find(self.exercise.split(" part ")[0]).rubric
+        except ValueError:
+            rubric = ()
+        return rubric or (JUSTIFICATION_RUBRIC if self.kind == "justification" else WRITTEN_RUBRIC)
 
     @property
     def max_points(self) -> int:
@@ -95,10 +89,6 @@ class Answer:
     def answer_id(self) -> str:
         """A fingerprint of the answer: points given to it are kept while it is unchanged."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
-
-
-def rubric_text(rubric: Rubric) -> str:
-    return "; ".join(f"{criterion} ({points} point{'s' * (points != 1)})" for criterion, points in rubric)
 
 
 # --- student text -------------------------------------------------------------------------

@@ -1,11 +1,16 @@
 """What an exercise is: its id, its points, where its answer lives, and how it is judged.
 
-Four kinds:
+Five kinds:
 - "function": the student writes a function; it is called on inputs and its results are
   compared with the reference function's;
 - "value": the student computes a value (by hand, then by code) into a variable;
 - "choice": the student picks a letter and writes a one-sentence justification;
-- "experiment": a short experiment with a plot, left ungraded (0 points).
+- "experiment": a short experiment with a plot, left ungraded (0 points);
+- "written": a short derivation or explanation in a Markdown answer cell, graded by hand
+  against its `rubric` (0 automatic points; the rubric's points are the teaching assistant's).
+
+Every exercise with a part graded by hand (a written answer, or a choice's justification) carries
+its `rubric`: (criterion, points) pairs, shown to the teaching assistant beside the answers.
 
 The judging (`judge`) runs in the grader's own process, on plain data brought back from the
 student's process: numbers, arrays, strings.
@@ -20,7 +25,9 @@ import numpy as np
 
 from ..variants import BOOK, option_order, variant
 
-KINDS = ("function", "value", "choice", "experiment")
+KINDS = ("function", "value", "choice", "experiment", "written")
+AUTOGRADED = ("function", "value", "choice")
+Rubric = tuple[tuple[str, int], ...]
 SINGLE_RTOL = 1e-4  # float32 answers are compared with this tolerance, relative to the largest |expected|
 
 
@@ -39,10 +46,24 @@ class Exercise:
     rtol: float = 1e-6
     atol: float = 1e-8
     options: tuple[str, ...] = ()  # choice kind: "A: ...", "B: ..."
+    rubric: Rubric = ()      # the part graded by hand (a written answer, a choice's justification)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"exercise {self.id}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.kind == "written" and (self.points or not self.rubric):
+            raise ValueError(f"exercise {self.id}: a written exercise has 0 automatic points and a rubric")
+        if any(not isinstance(c, str) or not isinstance(p, int) or p <= 0 for c, p in self.rubric):
+            raise ValueError(f"exercise {self.id}: a rubric is (criterion, positive whole points) pairs")
+
+    @property
+    def autograded(self) -> bool:
+        return self.kind in AUTOGRADED
+
+    @property
+    def manual_points(self) -> int:
+        """The points a teaching assistant gives by hand (the rubric's total)."""
+        return sum(points for _, points in self.rubric)
 
     @property
     def chapter(self) -> int:
@@ -75,6 +96,11 @@ class Exercise:
         """The letter of the right option in this student's order."""
         book_index = [o[0] for o in self.options].index(self.reference)
         return self.options[option_order(self.id, len(self.options), student_id).index(book_index)][0]
+
+
+def rubric_text(rubric: Rubric) -> str:
+    """A rubric in one line: "criterion (1 point); criterion (2 points)"."""
+    return "; ".join(f"{criterion} ({points} point{'s' * (points != 1)})" for criterion, points in rubric)
 
 
 def judge(exercise: Exercise, got, args: tuple = (), student_id: str = "") -> tuple[bool, str]:
