@@ -206,6 +206,24 @@ for cases in found[:1]:
                 leak.append(np.load(io.BytesIO(base64.b64decode(arg["npy"]))).tolist())
 raise RuntimeError("LEAK " + " ".join(str(x)[:60] for x in leak[::-1][:3]))"""
 
+# The same values taken where they are bound to arrive, as the arguments of a hidden call: the
+# function writes forged records (a failure message and cell errors that quote them) straight to
+# every pipe it holds, the grader's answer pipe among them, and then answers right.
+HIDDEN_ARGUMENT_FORGERY = """import json, os
+_right = cumulative_average_at
+def cumulative_average_at(keys, i):
+    if np.max(np.abs(keys)) > 4000:
+        leak = "LEAK " + str(np.asarray(keys).ravel()[:3].tolist())
+        lines = [{"answer": "2.1", "record": {"failed": leak}}, {"answer": "2.3", "record": {"failed": leak}},
+                 {"cell_errors": [{"cell": 1, "error": "RuntimeError", "message": leak}]}]
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if int(fd) > 2 and os.readlink("/proc/self/fd/" + fd).startswith("pipe:"):
+                    os.write(int(fd), "".join(json.dumps(line) + "\\n" for line in lines).encode())
+            except OSError:
+                pass
+    return _right(keys, i)"""
+
 # An honest-looking timeout helper: a SIGALRM handler of the notebook's own. The runner's cell
 # timeouts are SIGALRM too: a later cell that never ends was then never stopped, and the whole
 # notebook (every answer already defined) scored 0 at the grader's wall-clock limit.
@@ -235,6 +253,7 @@ def attacks() -> dict:
         "rt04_fingerprints_the_sandbox": (with_22(FINGERPRINT), FULL, "ok"),
         "rt05_late_forged_record": (notebook(region(after(cells, LATE_FORGERY), "2.5", "pass")), FULL - 2, "ok"),
         "rt06_reads_hidden_inputs": (notebook(after(cells, HIDDEN_LEAK)), FULL, "ok"),
+        "rt06b_forges_records_from_a_hidden_call": (notebook(after(cells, HIDDEN_ARGUMENT_FORGERY)), FULL, "ok"),
         "rt07_own_sigalrm_handler": (notebook(after(after(cells, OWN_ALARM_HANDLER), SLOW_LAST_CELL)), FULL, "ok"),
     }
 
@@ -289,13 +308,15 @@ def test_a_json_bomb_on_the_answer_pipe_costs_the_grader_little_memory(batch):
     assert batch["peak_kb"] is not None and batch["peak_kb"] < 1024 * 1024, batch["peak_kb"]
 
 
-@pytest.mark.xfail(strict=True, reason="OPEN (reports.py / runner design): a cell can read every grading input, "
-                   "private hidden cases included, from the runner's own frames (or receive them as arguments) and "
-                   "put them in an exception message; cell errors are copied into the student's feedback")
 def test_private_hidden_inputs_never_reach_the_feedback(batch):
+    """The hidden cases reach the runner only after every other answer was sent; what arrives
+    after them counts only as the hidden cases' results, judged by kind."""
     feedback = (batch["out"] / "feedback" / f"{file_stem('rt06_reads_hidden_inputs')}.md").read_text()
     assert "LEAK" in feedback  # the attack ran and its message reached the feedback...
-    assert str(HIDDEN_MARK) not in feedback  # ...but the hidden value must not be in it
+    assert str(HIDDEN_MARK) not in feedback  # ...but found no hidden value to put in it
+    forged = (batch["out"] / "feedback" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.md").read_text()
+    record = json.loads((batch["out"] / "results" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.json").read_text())
+    assert "LEAK" not in forged and str(HIDDEN_MARK) not in forged and "LEAK" not in json.dumps(record)
 
 
 def test_gradebook_ids_are_distinct_and_show_control_characters(batch):
@@ -340,18 +361,20 @@ def test_a_large_nested_list_answer_is_still_read_back_exactly():
 
 
 SPIN = """import os, sys, time
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     open(path, "w").write(str(os.getpid()))
 for _ in range(3):  # 8 spinners: more than one core even on a machine busy with other work
     os.fork()
 start = time.time()
 while time.time() - start < 1.0:
     pass
+with open(sys.argv[1], "a") as used:  # each spinner's CPU seconds
+    used.write(f"{time.process_time()}\\n")
 """
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="submission cgroups are made by root")
-def test_a_submission_that_spins_several_processes_is_held_to_one_core():
+def test_a_submission_that_spins_several_processes_is_held_to_one_core(tmp_path):
     """In a batch, a submission spinning 4 processes took both cores of a 2-core machine from
     the other worker's student, whose cells could then time out. Its cgroup now caps it at one
     core: the kernel throttles it (the in-sandbox attack rt03 cannot tell on a loaded machine)."""
@@ -361,10 +384,14 @@ def test_a_submission_that_spins_several_processes_is_held_to_one_core():
     try:
         stats = [f / "cpu.stat" for f in group.folders if (f / "cpu.stat").exists()]
         assert stats, "the submission's cgroup has no CPU controller"
-        subprocess.run([sys.executable, "-c", SPIN, *group.procs_files], timeout=30)
+        used = tmp_path / "cpu-seconds"
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-c", SPIN, str(used), *group.procs_files], timeout=30)
         time.sleep(1.2)  # the forked spinners outlive their parent
-        throttled = dict(line.split() for line in stats[0].read_text().splitlines())["nr_throttled"]
-        assert int(throttled) > 0
+        throttled = int(dict(line.split() for line in stats[0].read_text().splitlines())["nr_throttled"])
+        cores_used = sum(map(float, used.read_text().split())) / (time.monotonic() - start)
+        # Throttled; or, where other work left it less than a core anyway, it never used more.
+        assert throttled > 0 or cores_used < 1.0, (throttled, cores_used)
     finally:
         group.remove()
 

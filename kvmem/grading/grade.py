@@ -140,6 +140,24 @@ def _descriptor(arg):
     return {"json": arg.item() if isinstance(arg, np.generic) else arg}
 
 
+def wire(inputs: dict[str, list[Case]], hidden: bool) -> dict[str, list[list[dict]]]:
+    """The drawn (hidden=False) or the hidden cases' inputs, as the runner reads them."""
+    return {k: chosen for k, cases in inputs.items()
+            if (chosen := [[_descriptor(a) for a in case.args] for case in cases if case.hidden == hidden])}
+
+
+def with_hidden(record: dict, hidden_record: dict | None, cases: list[Case]) -> dict:
+    """A function exercise's record on the drawn inputs, followed by its results on the hidden
+    ones (each a Failure when they could not be collected)."""
+    count = sum(case.hidden for case in cases)
+    if not count or not isinstance(record, dict) or not isinstance(record.get("cases"), list):
+        return record
+    results = (hidden_record or {}).get("cases")
+    if not isinstance(results, list) or len(results) != count:
+        results = [Failure("the hidden cases could not be collected")] * count
+    return {**record, "cases": record["cases"] + results}
+
+
 def graded_exercises(chapter: int) -> list[Exercise]:
     return [ex for ex in chapter_exercises(chapter) if ex.autograded]
 
@@ -169,8 +187,8 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
     answer_names = {n for ex in graded for n in (ex.name, ex.justification_name)} | {ID_NAME}
     jobs = [{"id": ex.id, "kind": ex.kind, "name": ex.name, "justification_name": ex.justification_name} for ex in graded]
     jobs.append({"id": ID_NAME, "kind": "value", "name": ID_NAME, "justification_name": ""})
-    wire = {k: [[_descriptor(a) for a in case.args] for case in cases] for k, cases in inputs.items()}
-    run = run_in_sandbox(runnable(cells, answer_names), jobs, wire, limits, base, uid)
+    drawn, hidden_wire = (wire(inputs, hidden_cases) for hidden_cases in (False, True))
+    run = run_in_sandbox(runnable(cells, answer_names), jobs, drawn, limits, base, uid, hidden_wire)
     recorded = run.answers.get(ID_NAME, {}).get("value")
     if recorded is not None and not isinstance(recorded, str):  # STUDENT_ID = 12345, or something stranger
         recorded = f"not a string ({type(recorded).__name__})"
@@ -180,7 +198,8 @@ def grade_submission(path: Path, chapter: int, student: str, limits: Limits, bas
              "recorded_id": recorded, "id_mismatch": mismatch}
     if not run.answers:
         return ungraded(student, chapter, run.status, run.detail, run.seconds, **extra)
-    results = [judge_exercise(ex, run.answers.get(ex.id, {}), inputs.get(ex.id, []), variant_id) for ex in graded]
+    results = [judge_exercise(ex, with_hidden(run.answers.get(ex.id, {}), run.hidden.get(ex.id), inputs.get(ex.id, [])),
+                              inputs.get(ex.id, []), variant_id) for ex in graded]
     return SubmissionGrade(student, run.status, detail, sum(r.points for r in results), sum(ex.points for ex in graded),
                            results, run.cell_errors, run.seconds, chapter, **extra)
 

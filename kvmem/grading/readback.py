@@ -44,6 +44,7 @@ class Answers:
     cell_errors: list = field(default_factory=list)
     records: dict = field(default_factory=dict)
     finished: bool = False
+    hidden: dict = field(default_factory=dict)   # exercise id: the record of its hidden cases
 
 
 def read_regular_file(path, cap: int, dir_fd: int | None = None) -> bytes:
@@ -153,24 +154,42 @@ def _cell_error(entry) -> dict | None:
             "error": str(entry.get("error", ""))[:100], "message": str(entry.get("message", ""))[:500]}
 
 
-def parse_answers(data: bytes, exercise_ids: set[str]) -> Answers:
+def parse_answers(data: bytes, exercise_ids: set[str], hidden_from: int | None = None) -> Answers:
     """The runner's messages, one JSON object per line. Lines that are not valid, or that would
-    build more than MAX_CONTAINERS objects and lists, are ignored;
-    for each exercise the last record counts (the runner writes its own after the cells ran)."""
+    build more than MAX_CONTAINERS objects and lists, are ignored; for each exercise the last
+    record counts (the runner writes its own after the cells ran).
+
+    `hidden_from`: where the runner's request for the hidden cases starts in `data`. The grader
+    sent them only then, so after it only the hidden cases' records count (with the end
+    marker): any other text there could carry a hidden input. Before it, hidden records do
+    not count (there were no hidden inputs to answer)."""
     answers = Answers()
-    for line in data.split(b"\n"):
-        if line.count(b"{") + line.count(b"[") > MAX_CONTAINERS:
-            continue  # counted before parsing: an upper bound on what json.loads would build
-        try:
-            message = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(message, dict):
-            continue
+    cut = len(data) if hidden_from is None else hidden_from
+    for message in _messages(data[:cut]):
         if isinstance(message.get("cell_errors"), list):
             answers.cell_errors = [e for e in map(_cell_error, message["cell_errors"][:1000]) if e]
         elif message.get("answer") in exercise_ids:
             answers.records[message["answer"]] = check_record(message.get("record"))
+        elif message.get("done") is True and hidden_from is None:
+            answers.finished = True
+    for message in _messages(data[cut:]) if hidden_from is not None else ():
+        if message.get("hidden") in exercise_ids:
+            answers.hidden[message["hidden"]] = check_record(message.get("record"))
         elif message.get("done") is True:
             answers.finished = True
     return answers
+
+
+def _messages(data: bytes):
+    """The JSON objects of `data`, one per line, skipping lines that are not one (or that would
+    build more than MAX_CONTAINERS objects and lists: counted before parsing, an upper bound on
+    what json.loads would build)."""
+    for line in data.split(b"\n"):
+        if line.count(b"{") + line.count(b"[") > MAX_CONTAINERS:
+            continue
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(message, dict):
+            yield message

@@ -1,12 +1,17 @@
-"""Runs one submission inside the sandbox: python -I -S runner.py JOB_FD.
+"""Runs one submission inside the sandbox: python -I -S runner.py JOB_FD HIDDEN_FD.
 
 The job (read from the inherited file descriptor JOB_FD, then closed) holds the cells to run,
-the answers to collect, the grading-time inputs and the folders Python may import from. The
+the answers to collect, the drawn grading inputs and the folders Python may import from. The
 runner executes the cells in one namespace, each under its own alarm, recording each cell's
 error and going on; then it collects each exercise's answer in a forked child with its own
 deadline, so that a function that never returns costs that exercise only. Answers go back to
 the grader as JSON lines on the standard output it was started with (arrays as .npy bytes in
 base64); everything the notebook itself prints goes to /dev/null. It never judges anything.
+
+The instructor's hidden cases are not in the job: once everything else is sent, the runner
+writes HIDDEN_REQUEST and only then does the grader write them to HIDDEN_FD. The grader keeps
+nothing but the hidden cases' records from after that line (and judges those by kind only), so
+no code of the notebook can carry a hidden input into text that reaches the feedback.
 
 It imports only the standard library and numpy, before any student code runs.
 """
@@ -30,6 +35,7 @@ MAX_ELEMENTS = 1_000_000  # an answer larger than this is not plain data we will
 MAX_ITEMS = 64             # a list or tuple longer than this is sent back as one array
 MAX_DEPTH = 4
 MAX_CONTAINERS = 250_000   # JSON objects in one answer record (the grader ignores a line with 300,000)
+HIDDEN_REQUEST = {"hidden_inputs": "please"}  # the line after which only hidden-case records count
 
 
 class CellTimeout(BaseException):
@@ -329,17 +335,21 @@ def _fork_when_possible(seconds=2.0):
             end_strays(0.1)
 
 
-def collect(exercise, namespace, inputs, timeout, send, np):
+def collect(exercise, namespace, inputs, timeout, send, np, tag="answer"):
     """Collect one exercise in a forked child with `timeout` seconds (a SIGKILL at the end: no
-    loop can swallow it); the parent sends a record of its own if the child sends none."""
+    loop can swallow it); the parent sends a record of its own if the child sends none.
+    `tag`: "answer" for the answer on the drawn inputs, "hidden" for the hidden cases."""
+    def record(value):
+        send({tag: exercise["id"], "record": value})
+
     pid = _fork_when_possible()
     if pid is None:
-        send({"answer": exercise["id"], "record": {"failed": "no process could be started to collect it"}})
+        record({"failed": "no process could be started to collect it"})
         return
     if pid == 0:
         signal.setitimer(signal.ITIMER_REAL, 0)
         try:
-            send({"answer": exercise["id"], "record": answer_record(exercise, namespace, inputs, np)})
+            record(answer_record(exercise, namespace, inputs, np))
         finally:
             os._exit(0)
     deadline = time.monotonic() + timeout
@@ -347,13 +357,13 @@ def collect(exercise, namespace, inputs, timeout, send, np):
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             if not (os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0):
-                send({"answer": exercise["id"], "record": {"failed": "the process collecting it died"}})
+                record({"failed": "the process collecting it died"})
             return
         time.sleep(0.002)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     end_strays()
-    send({"answer": exercise["id"], "record": {"failed": f"it ran longer than {timeout} s"}})
+    record({"failed": f"it ran longer than {timeout} s"})
 
 
 # -- the inputs and the job -------------------------------------------------------------------
@@ -367,6 +377,11 @@ def decode_input(descriptor, np):
 def read_job(fd):
     with os.fdopen(fd, "rb") as f:
         return json.loads(f.read())
+
+
+def decode_inputs(wire, np):
+    """{exercise id: [[descriptor, ...], ...]} as {exercise id: [(argument, ...), ...]}."""
+    return {k: [tuple(decode_input(a, np) for a in case) for case in cases] for k, cases in wire.items()}
 
 
 def sender(fd):
@@ -395,36 +410,42 @@ def prepare(job):
     return results
 
 
-def finish(job, namespace, inputs, cell_errors, send, np):
-    """Send the cell errors and each exercise's answers, then end the process."""
+def finish(job, namespace, inputs, cell_errors, send, np, hidden_fd):
+    """Send the cell errors and each exercise's answers; ask for the hidden cases, collect
+    them; then end the process."""
     disarm()
     send({"cell_errors": cell_errors[:1000]})
     for exercise in job["exercises"]:
         collect(exercise, namespace, inputs.get(exercise["id"], []), job["exercise_timeout"], send, np)
+    send(HIDDEN_REQUEST)
+    hidden = decode_inputs(read_job(hidden_fd), np)
+    for exercise in job["exercises"]:
+        if hidden.get(exercise["id"]):
+            collect(exercise, namespace, hidden[exercise["id"]], job["exercise_timeout"], send, np, tag="hidden")
     send({"done": True})
     os._exit(0)  # skip interpreter shutdown: student objects' __del__ and atexit hooks do not run
 
 
-def main(job_fd):
+def main(job_fd, hidden_fd):
     global _abandon
     job = read_job(int(job_fd))
     send = sender(prepare(job))
     import numpy as np  # from the sandbox's own view of site-packages
 
     install_lazy_modules()
-    inputs = {k: [tuple(decode_input(a, np) for a in case) for case in cases] for k, cases in job["inputs"].items()}
+    inputs = decode_inputs(job["inputs"], np)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     shell = Shell(namespace)
     builtins.get_ipython = lambda: shell
     builtins.display = display
     cell_errors = []
-    _abandon = lambda: finish(job, namespace, inputs, cell_errors, send, np)
+    _abandon = lambda: finish(job, namespace, inputs, cell_errors, send, np, int(hidden_fd))
     try:
         run_cells(job["cells"], namespace, job["cell_timeout"], job["notebook_budget"], cell_errors)
     except CellTimeout:  # an alarm in the few instructions between a cell's end and disarm()
         cell_errors.append({"cell": None, "error": "CellTimeout", "message": "the remaining cells were not run"})
-    finish(job, namespace, inputs, cell_errors, send, np)
+    finish(job, namespace, inputs, cell_errors, send, np, int(hidden_fd))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -37,9 +37,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .cgroup import SubmissionCgroup
 from .readback import parse_answers
+from .runner import HIDDEN_REQUEST
 
 HERE = Path(__file__).resolve().parent
 SANDBOX_UID_BASE = 61_000  # sandbox users as root: 61000, 61001, ... one per running submission
@@ -95,6 +97,7 @@ class RunResult:
     answers: dict = field(default_factory=dict)
     seconds: float = 0.0
     isolation: str = "bwrap"
+    hidden: dict = field(default_factory=dict)  # the hidden cases' records, asked for after the answers
 
 
 # -- sandbox users and their locks -----------------------------------------------------------
@@ -296,7 +299,7 @@ def _processes_of(uid: int) -> int:
     return count
 
 
-def jail_config(mode: str, view: View, limits: Limits, uid: int | None, job_fd: int, workdir: str,
+def jail_config(mode: str, view: View, limits: Limits, uid: int | None, job_fd: int, hidden_fd: int, workdir: str,
                 cgroup: SubmissionCgroup | None) -> dict:
     """What jail.py needs: the cgroups to join, the uid, the limits, and the command."""
     sandboxed = mode == "bwrap"
@@ -306,15 +309,18 @@ def jail_config(mode: str, view: View, limits: Limits, uid: int | None, job_fd: 
             "rlimits": _rlimits(limits, cgroup, uid), "workdir": workdir,
             "bwrap": bwrap_arguments(limits, env, uid) if sandboxed else [],
             "binds": view.binds() if sandboxed else [],
-            "command": [view.python, "-I", "-S", runner, str(job_fd)]}
+            "command": [view.python, "-I", "-S", runner, str(job_fd), str(hidden_fd)]}
 
 
 class _Drain(threading.Thread):
-    """Reads a pipe to its end, keeping the first `cap` bytes (or the last, with tail=True)."""
+    """Reads a pipe to its end, keeping the first `cap` bytes (or the last, with tail=True).
+    With `on_line`: the first time the line `on_line[0]` is read, `on_line[1]()` is called and
+    `line_at` is where that line starts in `data`."""
 
-    def __init__(self, stream, cap: int, tail: bool = False):
+    def __init__(self, stream, cap: int, tail: bool = False, on_line: tuple[bytes, Callable] | None = None):
         super().__init__(daemon=True)
         self.stream, self.cap, self.tail, self.data = stream, cap, tail, bytearray()
+        self.on_line, self.line_at, self._searched = on_line, None, 0
         self.start()
 
     def run(self):
@@ -324,6 +330,40 @@ class _Drain(threading.Thread):
                     self.data = (self.data + chunk)[-self.cap:]
                 elif len(self.data) < self.cap:
                     self.data += chunk[: self.cap - len(self.data)]
+                    if self.on_line and self.line_at is None:
+                        self._watch()
+
+    def _watch(self):
+        """Look for the line in what arrived since the last look (linear in all)."""
+        line, callback = self.on_line
+        if self.data.startswith(line + b"\n"):
+            self.line_at = 0
+        else:
+            found = self.data.find(b"\n" + line + b"\n", max(self._searched - len(line) - 2, 0))
+            self.line_at = found + 1 if found >= 0 else None
+        self._searched = len(self.data)
+        if self.line_at is not None:
+            callback()
+
+
+class _Deferred:
+    """Bytes for a pipe, written (in a thread of their own: the reader may never read them all)
+    only when called; `close` closes the pipe if they never were."""
+
+    def __init__(self, fd: int, data: bytes):
+        self.fd, self.data, self.started = fd, data, False
+
+    def __call__(self):
+        self.started = True
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def _write(self):
+        with contextlib.suppress(OSError), os.fdopen(self.fd, "wb") as pipe:
+            pipe.write(self.data)
+
+    def close(self):
+        if not self.started:
+            os.close(self.fd)
 
 
 def _job_file(job: dict) -> int:
@@ -345,9 +385,11 @@ def _places(mode: str, view: View, workdir: str) -> dict:
     return {"workdir": workdir, "path": view.host_path(), "matplotlib_cache": str(view.matplotlib_cache)}
 
 
-def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, base: Path, uid: int | None) -> RunResult:
-    """Execute the cells and collect the answers named in `jobs`; never raises for anything the
-    submission does."""
+def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, base: Path, uid: int | None,
+                   hidden: dict | None = None) -> RunResult:
+    """Execute the cells and collect the answers named in `jobs` on `inputs`; then, only when the
+    runner asks for them after everything else is sent, on the `hidden` inputs. Never raises
+    for anything the submission does."""
     mode, view = isolation_mode(), view_for(base)
     if mode != "bwrap" and not drops_to_own_uid(view, uid):
         uid = None  # no sandbox, and Python is not usable by another user: it runs as this user
@@ -359,11 +401,16 @@ def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, 
            **_places(mode, view, workdir)}
     cgroup = SubmissionCgroup.make(limits.memory_bytes, limits.processes) if os.geteuid() == 0 else None
     job_fd = _job_file(job)
+    hidden_fd, hidden_writer = os.pipe()
+    os.set_inheritable(hidden_fd, True)
+    send_hidden = _Deferred(hidden_writer, json.dumps(hidden or {}).encode())
     try:
-        config = jail_config(mode, view, limits, uid, job_fd, workdir, cgroup)
-        result = _execute(config, limits.wall_seconds(len(jobs)), {j["id"] for j in jobs})
+        config = jail_config(mode, view, limits, uid, job_fd, hidden_fd, workdir, cgroup)
+        result = _execute(config, limits.wall_seconds(len(jobs) + len(hidden or {})), {j["id"] for j in jobs}, send_hidden)
     finally:
         os.close(job_fd)
+        os.close(hidden_fd)
+        send_hidden.close()
         if cgroup:
             cgroup.remove()
         if mode != "bwrap":
@@ -374,12 +421,14 @@ def run_in_sandbox(cells: list, jobs: list[dict], inputs: dict, limits: Limits, 
     return result
 
 
-def _execute(config: dict, wall_seconds: float, exercise_ids: set[str]) -> RunResult:
+def _execute(config: dict, wall_seconds: float, exercise_ids: set[str], send_hidden: _Deferred) -> RunResult:
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-I", "-S", str(HERE / "jail.py"), json.dumps(config)],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               pass_fds=[int(config["command"][-1])], start_new_session=True)
-    answers_pipe, errors_pipe = _Drain(process.stdout, OUTPUT_CAP), _Drain(process.stderr, 4096, tail=True)
+                               pass_fds=[int(fd) for fd in config["command"][-2:]], start_new_session=True)
+    request = json.dumps(HIDDEN_REQUEST).encode()
+    answers_pipe = _Drain(process.stdout, OUTPUT_CAP, on_line=(request, send_hidden))
+    errors_pipe = _Drain(process.stderr, 4096, tail=True)
     try:
         process.wait(timeout=wall_seconds)
         timed_out = False
@@ -391,7 +440,7 @@ def _execute(config: dict, wall_seconds: float, exercise_ids: set[str]) -> RunRe
     for pipe in (answers_pipe, errors_pipe):
         pipe.join(timeout=5)  # without a sandbox a stray process may hold the pipe: do not wait for it
     seconds = time.perf_counter() - start
-    answers = parse_answers(bytes(answers_pipe.data), exercise_ids)
+    answers = parse_answers(bytes(answers_pipe.data), exercise_ids, hidden_from=answers_pipe.line_at)
     if timed_out:
         status, detail = "timeout", f"the notebook ran longer than {wall_seconds:g} s"
     elif process.returncode != 0 or not answers.finished:
@@ -400,7 +449,8 @@ def _execute(config: dict, wall_seconds: float, exercise_ids: set[str]) -> RunRe
         status, detail = "ok", ""
     # Answers count only from a runner that finished: one that exited early may have written
     # records of its own making.
-    return RunResult(status, detail, answers.cell_errors, answers.records if status == "ok" else {}, seconds)
+    return RunResult(status, detail, answers.cell_errors, answers.records if status == "ok" else {}, seconds,
+                     hidden=answers.hidden if status == "ok" else {})
 
 
 def _kill_group(pid: int) -> None:
@@ -476,8 +526,8 @@ def isolation_mode() -> str:
 def _trial(base: Path) -> str:
     """Start one sandbox that imports numpy and the grading stub; "" if it works, else why not."""
     with claim_uids(1) as (uid,):
-        config = jail_config("bwrap", view_for(base), Limits(), uid, -1, "/work", None)
-        config["command"][-2:] = ["-c", "import sys; sys.path[:0] = ['/sandbox/site']; import numpy, kvmem.grading; "
+        config = jail_config("bwrap", view_for(base), Limits(), uid, -1, -1, "/work", None)
+        config["command"][-3:] = ["-c", "import sys; sys.path[:0] = ['/sandbox/site']; import numpy, kvmem.grading; "
                                   "print('sandbox works')"]
         trial = subprocess.run([sys.executable, "-I", "-S", str(HERE / "jail.py"), json.dumps(config)],
                                capture_output=True, timeout=60)
