@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -77,6 +78,19 @@ def test_garbage_lines_are_ignored_and_the_last_record_counts():
     first, second = answers.records["2.1"]["cases"]
     assert first == 1.5 and np.array_equal(second, np.ones(2))
     assert answers.cell_errors == [{"cell": None, "error": "E", "message": "3"}]
+
+
+def test_after_the_hidden_request_only_hidden_records_and_the_end_count():
+    good = {"cases": [{"json": 1.0}]}
+    before = (line({"cell_errors": [{"cell": 1, "error": "E", "message": "m"}]}) + line({"answer": "2.1", "record": good})
+              + line({"hidden": "2.1", "record": {"failed": "made up before any hidden input"}}))
+    after = (line({"hidden_inputs": "please"}) + line({"answer": "2.1", "record": {"failed": "LEAK"}})
+             + line({"cell_errors": [{"cell": 2, "error": "E", "message": "LEAK"}]}) + line({"hidden": "2.1", "record": good})
+             + line({"done": True}))
+    answers = parse_answers(before + after, {"2.1"}, hidden_from=len(before))
+    assert answers.finished and answers.records == {"2.1": {"cases": [1.0]}} and answers.hidden == {"2.1": {"cases": [1.0]}}
+    assert answers.cell_errors == [{"cell": 1, "error": "E", "message": "m"}]
+    assert parse_answers(before, {"2.1"}, hidden_from=len(before)).hidden == {}  # hidden records before the request
 
 
 @pytest.mark.parametrize("record", [None, [], {"cases": None}, {"cases": "x"}, {"value": None}, {"value": {"json": [1, 2]}},
@@ -309,3 +323,23 @@ print("drawn")"""
     result = subprocess.run([sys.executable, "-c", code, str(Path(runner.__file__).parent)], capture_output=True, text=True,
                             env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.stdout.strip() == "drawn", result.stderr
+
+
+@pytest.mark.parametrize("split", [0, 1, 5, 20, 27, 28, 40])
+def test_the_hidden_request_is_seen_wherever_the_pipe_splits_it(split):
+    from kvmem.grading.sandbox import _Drain
+
+    request = b'{"hidden_inputs": "please"}'
+    data = b'{"answer": "2.1"}\n' + request + b"\n" + b'{"done": true}\n'
+    cut = 18 + split  # cut inside or around the request line
+    read_end, write_end = os.pipe()
+    seen = []
+    with os.fdopen(read_end, "rb") as stream:
+        drain = _Drain(stream, 1 << 20, on_line=(request, lambda: seen.append(True)))
+        for piece in (data[:cut], data[cut:]):
+            os.write(write_end, piece)
+            time.sleep(0.05)
+        os.close(write_end)
+        drain.join(5)
+    assert seen == [True] and drain.line_at == 18
+    assert bytes(drain.data[drain.line_at:]).startswith(request)
