@@ -405,13 +405,15 @@ except InvalidNotebook:
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"""
 
 
-def test_a_notebook_whose_outputs_are_a_json_bomb_costs_the_grader_little_memory(tmp_path):
+@pytest.mark.parametrize("bomb", ["[" + "[]," * (4 * 10**6) + "[]]",     # four million lists
+                                  "[" + "1e300," * (10**7) + "1]"])      # ten million numbers (60 MB)
+def test_a_notebook_whose_outputs_are_a_json_bomb_costs_the_grader_little_memory(tmp_path, bomb):
     cells = json.loads(notebook(master_cells()))
     cells["cells"][1]["outputs"] = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
                                      "data": {"application/json": "BOMB"}}]
     cells["cells"][1]["execution_count"] = 1
     path = tmp_path / "bomb.ipynb"
-    path.write_text(json.dumps(cells).replace('"BOMB"', "[" + "[]," * (4 * 10**6) + "[]]"))
+    path.write_text(json.dumps(cells).replace('"BOMB"', bomb))
     result = subprocess.run([sys.executable, "-c", READ_CELLS, str(path)], capture_output=True, text=True, timeout=120)
     baseline = subprocess.run([sys.executable, "-c", READ_CELLS, str(MASTER)], capture_output=True, text=True, timeout=120)
     assert int(result.stdout) - int(baseline.stdout) < 100 * 1024, (result.stdout, baseline.stdout)

@@ -40,6 +40,7 @@ import nbformat
 
 from . import find
 from .lms import StudentResult, csv_text, read_results
+from .notebook_code import refuse_json_bombs
 from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
 from .spec import Rubric, rubric_text
@@ -166,6 +167,7 @@ def notebook_cells(path: str, sha256: str) -> tuple[list[dict], list[str]]:
     flags (the notebook changed since it was graded, or could not be read)."""
     try:
         data = read_regular_file(path, NOTEBOOK_CAP)
+        refuse_json_bombs(data)
         notebook = json.loads(data.decode("utf-8", "replace"))
         cells = notebook["cells"]
         if not isinstance(cells, list):

@@ -30,6 +30,7 @@ CODE_CAP = 2 * 2**20        # characters of code, once the outputs are dropped
 # notebook that holds more than these is refused before it is parsed.
 CONTAINER_CAP = 1_000_000   # '[' and '{' in the file
 STRING_CAP = 4_000_000      # '"' in the file (two per string, plus escaped ones)
+VALUE_CAP = 4_000_000       # ',' in the file: a bound on the numbers and strings in its lists
 DYNAMIC = {"exec", "eval", "globals", "locals", "vars", "setattr", "delattr", "__import__", "__builtins__",
            "get_ipython", "builtins"}
 
@@ -38,17 +39,23 @@ class InvalidNotebook(ValueError):
     """A submission that is not a readable notebook."""
 
 
+def refuse_json_bombs(data: bytes) -> None:
+    """InvalidNotebook for a file whose parsing would cost far more memory than its size: too
+    many JSON containers, strings or list items (counted as bytes, before parsing)."""
+    containers, quotes, commas = data.count(b"[") + data.count(b"{"), data.count(b'"'), data.count(b",")
+    if containers > CONTAINER_CAP or quotes > STRING_CAP or commas > VALUE_CAP:
+        raise InvalidNotebook(f"the notebook file holds {containers:,} JSON lists and objects, {quotes:,} quotes and "
+                              f"{commas:,} commas: more than a notebook needs (at most {CONTAINER_CAP:,}, {STRING_CAP:,} "
+                              f"and {VALUE_CAP:,}); clear its outputs and submit it again")
+
+
 def read_cells(path) -> list[str]:
     """The code cells of a notebook file, or InvalidNotebook saying why they cannot be read."""
     try:
         data = read_regular_file(path, NOTEBOOK_CAP)
     except Unreadable as err:
         raise InvalidNotebook(f"the notebook file {err}") from None
-    containers, quotes = data.count(b"[") + data.count(b"{"), data.count(b'"')
-    if containers > CONTAINER_CAP or quotes > STRING_CAP:
-        raise InvalidNotebook(f"the notebook file holds {containers:,} JSON lists and objects and {quotes:,} quotes: "
-                              f"more than a notebook needs (at most {CONTAINER_CAP:,} and {STRING_CAP:,}); "
-                              "clear its outputs and submit it again")
+    refuse_json_bombs(data)
     try:
         notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
     except Exception as err:  # invalid JSON, an unknown nbformat, not a notebook at all
