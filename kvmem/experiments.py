@@ -202,6 +202,33 @@ def reach_by_propagation(n_layers: int, n_s: int, n_mem: int | None, n_tokens: i
         for i in range(n_tokens):
             memory.update(np.zeros(1), np.zeros(1))
             reads.append(memory.positions())
+    return _propagate_reach(n_layers, reads)
+
+
+def compressive_reach_by_propagation(n_layers: int, n_s: int, c: int, n_mem: int, n_cmem: int,
+                                     n_tokens: int) -> np.ndarray:
+    """Reach (tokens back) of every query at layers 1..L of a model whose every layer holds a
+    CompressiveMemory(n_s, c, n_mem, n_cmem) of the states of the layer below.
+
+    Layer l at position i reads the layer-(l-1) states that the memory holds after the update
+    at i: the current segment, Mem, and CMem, whose pooled pairs each depend on every position
+    of their span. Same result layout as `reach_by_propagation`.
+    """
+    from .segments import CompressiveMemory
+
+    n_layers, n_tokens = positive_int(n_layers, "n_layers"), positive_int(n_tokens, "n_tokens")
+    memory, reads = CompressiveMemory(n_s, c, n_mem, n_cmem), []
+    for i in range(n_tokens):
+        memory.update(np.zeros(1), np.zeros(1))
+        pooled = [np.arange(first, last + 1) for first, last in memory.cmem_spans]
+        reads.append(np.concatenate([*pooled, memory.positions()]))
+    return _propagate_reach(n_layers, reads)
+
+
+def _propagate_reach(n_layers: int, reads: list[np.ndarray]) -> np.ndarray:
+    """i - (oldest token the layer-l state at i depends on), for l = 1..n_layers, when the
+    state at i reads the layer-below states at positions reads[i]."""
+    n_tokens = len(reads)
     oldest = np.arange(n_tokens)  # layer 0: each state is its own token
     reach = np.empty((n_layers, n_tokens), dtype=np.int64)
     for layer in range(n_layers):
@@ -253,16 +280,18 @@ def state_in_pairs(factories: dict[str, MemoryFactory], n_tokens: int, d: int = 
     return sizes
 
 
-def crossover_length(result: dict, name: str, other: str = "full_attention") -> float | None:
+def crossover_length(result: dict, name: str, other: str = "full_attention", other_at: str = "median") -> float | None:
     """The sequence length at which `other` becomes slower than `name` in a scaling benchmark.
 
     Between the two measured lengths where the order of the two flips, log(seconds) is
     interpolated linearly in log(N). None when `other` is never slower; the first length when
-    it is slower everywhere.
+    it is slower everywhere. `other_at`: "median" (the benchmark's estimate), or "q1" / "q3",
+    the quartiles of `other`'s repetitions, which bracket how far the noise moves the crossover.
     """
     mine, theirs = result["runs"][name], result["runs"][other]
     n = np.log([r["n"] for r in mine])
-    gap = np.log([r["seconds"] for r in theirs]) - np.log([r["seconds"] for r in mine])
+    their_seconds = [r["seconds"] if other_at == "median" else r["seconds_spread"][other_at] for r in theirs]
+    gap = np.log(their_seconds) - np.log([r["seconds"] for r in mine])
     if gap[0] > 0:
         return float(np.exp(n[0]))
     for a in range(len(gap) - 1):

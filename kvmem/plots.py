@@ -490,13 +490,19 @@ BENCHMARK_STYLE_KEYS = {"full_attention": "full", "sliding_window": "window", "s
 
 
 def plot_seconds_against_length(ax, result: dict, names):
-    """Seconds per sequence against N from benchmarks/results/scaling.json, in the book's styles."""
+    """Seconds per sequence against N from benchmarks/results/scaling.json, in the book's styles:
+    the median of the repetitions, with a band from their first to their third quartile where
+    the results have them."""
     from .book import memory_style
 
     for name in names:
         runs = result["runs"][name]
-        ax.plot([r["n"] for r in runs], [r["seconds"] for r in runs], ms=4,
-                **memory_style(BENCHMARK_STYLE_KEYS.get(name, name)))
+        style = memory_style(BENCHMARK_STYLE_KEYS.get(name, name))
+        n = [r["n"] for r in runs]
+        ax.plot(n, [r["seconds"] for r in runs], ms=4, **style)
+        if all("seconds_spread" in r for r in runs):
+            ax.fill_between(n, [r["seconds_spread"]["q1"] for r in runs], [r["seconds_spread"]["q3"] for r in runs],
+                            color=style["color"], alpha=0.2, lw=0)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("sequence length N (tokens)")

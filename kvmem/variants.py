@@ -31,6 +31,18 @@ def _memory_size(rng):
     return (n + 1 if n - 1 == 2 * d else n, d)
 
 
+def _gated_read_inputs(rng):
+    """(q, Mem keys, Mem values, Mem_knn keys, Mem_knn values, g) for 5.7: small whole numbers, and
+    a gate without 0.5, so that swapping g and 1 - g always changes the answer."""
+    def pairs():
+        return rng.integers(0, 4, size=(2, 2)).astype(float), rng.integers(0, 5, size=(2, 2)).astype(float)
+    q = rng.integers(1, 4, size=2).astype(float)
+    (mem_k, mem_v), (knn_k, knn_v) = pairs(), pairs()
+    while np.array_equal(mem_v, knn_v):
+        knn_v = rng.integers(0, 5, size=(2, 2)).astype(float)
+    return (q, mem_k, mem_v, knn_k, knn_v, rng.choice([0.1, 0.2, 0.25, 0.3, 0.7, 0.75, 0.8, 0.9], size=2))
+
+
 # The book's inputs of each value exercise with variants, and how a student's are drawn. The
 # draws never give the book's answer (a test checks), so the published solution is no use.
 BOOK = {
@@ -42,6 +54,12 @@ BOOK = {
     "4.2": (40,),                                   # the effective window, in tokens
     "5.3": (16,),                                   # tokens T (positions 0 .. T - 1)
     "5.4": (16, 640),                               # layers, segment length n_s
+    "5.7": (np.array([2.0, 1.0]),                   # query q (d = 2)
+            np.array([[1.0, 0.0], [0.0, 1.0]]),     # keys of Mem (the local pairs)
+            np.array([[1.0, 0.0], [0.0, 1.0]]),     # values of Mem
+            np.array([[2.0, 1.0], [1.0, 2.0]]),     # keys of Mem_knn (the retrieved pairs)
+            np.array([[4.0, 0.0], [0.0, 4.0]]),     # values of Mem_knn
+            np.array([0.25, 0.75])),                # gate g
     "6.2": (129, 64),                               # N stored pairs, dimension d
     "7.2": (np.array([0.9, 0.5, 0.8, 0.75, 0.6]),   # gates alpha_0 .. alpha_4
             np.array([1.0, 0.5, 1.0, 1.0, 1.0])),   # write strengths beta_0 .. beta_4
@@ -56,6 +74,7 @@ DRAWS = {
     "4.2": lambda rng: (int(rng.choice([10, 20, 25, 50, 80, 100, 200])),),
     "5.3": lambda rng: (int(rng.integers(19, 61)),),  # 16, 17, 18 give the book's state; CMem full from 19
     "5.4": lambda rng: (int(rng.integers(4, 33)), int(rng.choice([128, 256, 512, 1024]))),
+    "5.7": _gated_read_inputs,
     "6.2": _memory_size,
     "7.2": lambda rng: (rng.choice([0.5, 0.6, 0.75, 0.8, 0.9], size=5), rng.choice([0.5, 1.0], size=5)),
 }

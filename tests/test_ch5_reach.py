@@ -58,6 +58,24 @@ def test_without_a_cache_the_reach_stays_inside_the_segment():
     assert ex.reach_by_propagation(3, 4, 0, 12).max() == 3
 
 
+@pytest.mark.parametrize("n_layers, n_s, c, n_mem, n_cmem", [(3, 4, 2, 8, 4), (3, 8, 4, 16, 8), (2, 6, 3, 6, 4)])
+def test_compressive_reach_is_l_times_n_m_plus_c_n_cm_plus_offset(n_layers, n_s, c, n_mem, n_cmem):
+    # Rae et al.'s temporal range: l (n_m + c n_cm) + o once both memories are full, with c n_cm
+    # a multiple of n_s, so that the oldest pooled position starts a segment (exercise 5.8)
+    n_tokens = n_s * (n_layers * (n_mem + c * n_cmem) // n_s + 3)
+    reach = ex.compressive_reach_by_propagation(n_layers, n_s, c, n_mem, n_cmem, n_tokens)[:, -n_s:]
+    layers, offsets = np.arange(1, n_layers + 1)[:, None], np.arange(n_s)[None, :]
+    np.testing.assert_array_equal(reach, layers * (n_mem + c * n_cmem) + offsets)
+
+
+def test_compressive_reach_before_cmem_fills_is_the_fifo_reach():
+    # Until a segment is evicted, CMem is empty and the compressive memory reads what a FIFO
+    # memory of n_m pairs reads: the same reach, at every position of the first segments
+    n_tokens = 12
+    np.testing.assert_array_equal(ex.compressive_reach_by_propagation(1, 4, 2, 8, 4, n_tokens),
+                                  ex.reach_by_propagation(1, 4, 8, n_tokens))
+
+
 def test_one_cached_segment_reaches_between_l_n_s_and_l_plus_1_n_s_minus_1():
     reach = ex.transformer_xl_reach(12, 512)
     layers = np.arange(1, 13)
@@ -102,6 +120,17 @@ def test_crossover_of_a_linear_and_a_quadratic_cost_is_where_they_are_equal():
     slow = {"runs": {"memory": [{"n": n, "seconds": 1.0} for n in sizes],
                      "full_attention": [{"n": n, "seconds": 0.5} for n in sizes]}}
     assert ex.crossover_length(slow, "memory") is None
+
+
+def test_a_slower_quartile_of_full_attention_moves_the_crossover_earlier():
+    # full attention's third quartile twice its median: b -> 2 b, so a * N = 2 b N^2 at N = a / (2 b)
+    sizes = [1024, 2048, 4096, 8192, 16384]
+    a, b = 1e-5, 1e-5 / 5000
+    result = {"runs": {"memory": [{"n": n, "seconds": a * n} for n in sizes],
+                       "full_attention": [{"n": n, "seconds": b * n * n,
+                                           "seconds_spread": {"q1": b * n * n, "q3": 2 * b * n * n}} for n in sizes]}}
+    assert ex.crossover_length(result, "memory", other_at="q3") == pytest.approx(2500, rel=1e-9)
+    assert ex.crossover_length(result, "memory", other_at="q1") == pytest.approx(5000, rel=1e-9)
 
 
 def test_compressive_timeline_follows_each_token_through_current_mem_cmem_and_out():

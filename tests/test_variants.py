@@ -188,6 +188,16 @@ def compressive_state(n_tokens):
     return (np.array(mem), np.array(cmem[-2:]))
 
 
+def gated_read(q, mem_keys, mem_values, knn_keys, knn_values, g):
+    """5.7 from the definitions: alpha_j = exp(q . k_j / sqrt d) / sum, one softmax per branch,
+    then g * local + (1 - g) * retrieved."""
+    def read(keys, values):
+        scores = [np.exp(np.dot(q, k) / np.sqrt(len(q))) for k in keys]
+        return sum(s * v for s, v in zip(scores, values)) / sum(scores)
+    local, retrieved = read(mem_keys, mem_values), read(knn_keys, knn_values)
+    return (local, retrieved, g * local + (1 - g) * retrieved)
+
+
 INDEPENDENT = {  # each value exercise with variants, from its definition
     "5.3": compressive_state,
     "1.2": lambda layers, heads, d_head, b, n: 2 * layers * heads * d_head * b * n / 2**30,  # keys and values
@@ -196,6 +206,7 @@ INDEPENDENT = {  # each value exercise with variants, from its definition
     "2.2": lambda keys, beta: (beta[:, None] * keys).sum(axis=0) / beta.sum(),
     "2.5": lambda t, i, n_c: (1 / (i + 1), 1 / n_c if i - n_c < t <= i else 0.0),  # in Mem_i: 1/(i+1); window i-n_c+1..i
     "5.4": lambda layers, n_s: (layers * n_s, (layers + 1) * n_s - 1),  # offset 0 and n_s - 1 of a segment
+    "5.7": gated_read,
     "3.2": lambda keys: np.array([keys[: i + 1].sum(axis=0) / (i + 1) for i in range(len(keys))]),
     "7.2": lambda alpha, beta: np.array([beta[j] * np.prod(alpha[j + 1:]) for j in range(5)]),
 }
