@@ -622,7 +622,7 @@ def plot_memory_step(axes, i: int = 11, n_c: int = 4):
     for a, b in (("old", "update"), ("update", "new"), ("new", "read")):
         _arrow(top, (centres[a] + 1.1, 1.5), (centres[b] - 1.1, 1.5))
     _arrow(top, (centres["read"] + 1.1, 1.5), (12.3, 1.5))
-    top.text(12.4, 1.5, "$o_i$", ha="left", va="center")
+    top.text(12.35, 1.75, "output", ha="right", va="bottom", fontsize=8)
     for key in ("update", "read"):
         _arrow(top, (centres[key], 2.75), (centres[key], 1.95))
     top.set_axis_off()
