@@ -581,7 +581,7 @@ def plot_with_intervals(ax, x, samples: dict, xlabel: str, ylabel: str, logx: bo
     return ax
 
 
-def _box(ax, x, y, w, h, text, face, edge="#1b1b1b", ls="-", fontsize=10):
+def _box(ax, x, y, w, h, text, face, edge="#1b1b1b", ls="-", fontsize=11):
     """A rounded box with centred text (diagram helper)."""
     from matplotlib.patches import FancyBboxPatch
 
@@ -616,13 +616,13 @@ def plot_memory_step(axes, i: int = 11, n_c: int = 4):
              "new": "kept: all that is\ncarried to step $i+1$",
              "read": "read: the query sees\nonly what was kept"}
     for key, text in notes.items():
-        top.text(centres[key], 0.45, text, ha="center", va="center", fontsize=8)
-    top.text(centres["update"], 2.95, "newest pair $(k_i, v_i)$", ha="center", va="center")
-    top.text(centres["read"], 2.95, "query $q_i$", ha="center", va="center")
+        top.text(centres[key], 0.4, text, ha="center", va="center", fontsize=9)
+    top.text(centres["update"], 2.95, "newest pair $(k_i, v_i)$", ha="center", va="center", fontsize=11)
+    top.text(centres["read"], 2.95, "query $q_i$", ha="center", va="center", fontsize=11)
     for a, b in (("old", "update"), ("update", "new"), ("new", "read")):
         _arrow(top, (centres[a] + 1.1, 1.5), (centres[b] - 1.1, 1.5))
     _arrow(top, (centres["read"] + 1.1, 1.5), (12.3, 1.5))
-    top.text(12.35, 1.75, "output", ha="right", va="bottom", fontsize=8)
+    top.text(12.3, 1.3, "output", ha="center", va="top", fontsize=9)
     for key in ("update", "read"):
         _arrow(top, (centres[key], 2.75), (centres[key], 1.95))
     top.set_axis_off()
@@ -631,7 +631,7 @@ def plot_memory_step(axes, i: int = 11, n_c: int = 4):
     rows = (("full", "full KV cache", f"all {n} pairs: grows with $i$"),
             ("window", f"window, $n_c$ = {n_c}", f"the last {n_c} pairs: fixed"),
             ("cumavg", "cumulative average", "one averaged pair: fixed"))
-    bottom.set_xlim(-5.2, n + 8.2)
+    bottom.set_xlim(-5.6, n + 8.6)
     bottom.set_ylim(-0.9, 3 * 1.1)
     bottom.set_aspect("equal")
     for row, (name, label, state) in enumerate(rows):
@@ -641,14 +641,14 @@ def plot_memory_step(axes, i: int = 11, n_c: int = 4):
         for j in range(n):
             bottom.add_patch(_square(j, y, color if j in held else "white",
                                      color if j in held else "#bbbbbb", "-" if j in held else ":"))
-        bottom.text(-0.3, y + 0.35, label, ha="right", va="center", fontsize=9, color=color)
+        bottom.text(-0.3, y + 0.35, label, ha="right", va="center", fontsize=10, color=color)
         x_text = n + 0.3
         if name == "cumavg":  # one pair that blends all of them
             bottom.text(n + 0.15, y + 0.35, "$\\to$", ha="left", va="center")
             bottom.add_patch(_square(n + 1.0, y, color, color, "-"))
             x_text = n + 1.9
             state = "$(\\bar k_i, \\bar v_i)$ + count"
-        bottom.text(x_text, y + 0.35, state, ha="left", va="center", fontsize=9)
+        bottom.text(x_text, y + 0.35, state, ha="left", va="center", fontsize=10)
     bottom.text(0.35, -0.5, "0", ha="center", va="center", fontsize=8)
     bottom.text(n - 0.65, -0.5, f"{i}", ha="center", va="center", fontsize=8)
     bottom.text(n / 2 - 0.15, -0.5, f"positions $j$ = 0..{i} (dotted: not held)", ha="center", va="center", fontsize=8)
