@@ -585,3 +585,84 @@ def plot_with_intervals(ax, x, samples: dict, xlabel: str, ylabel: str, logx: bo
     if legend:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return ax
+
+
+def _box(ax, x, y, w, h, text, face, edge="#1b1b1b", ls="-", fontsize=11):
+    """A rounded box with centred text (diagram helper)."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.12",
+                                facecolor=face, edgecolor=edge, ls=ls, lw=1.2))
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, start, end, color="#1b1b1b", ls="-"):
+    ax.annotate("", xy=end, xytext=start,
+                arrowprops=dict(arrowstyle="-|>", color=color, lw=1.3, ls=ls, shrinkA=0, shrinkB=0))
+
+
+def plot_memory_step(axes, i: int = 11, n_c: int = 4):
+    """One step of a recurrent memory (top) and what three memories keep after position i (bottom).
+
+    Top: Mem_i = f((k_i, v_i), Mem_{i-1}) is updated from the newest pair and the previous state;
+    Att(q_i, Mem_i) reads it; only Mem_i is carried to step i + 1. Bottom: the pairs each memory
+    holds after position i: the full KV cache all i + 1, a window the last n_c, the cumulative
+    average one averaged pair (and the count i + 1).
+    """
+    top, bottom = axes
+    update_face, read_face, kept_face = "#fbe3d3", "#d6e7f3", "#eeeeee"
+    top.set_xlim(0, 13.0)
+    top.set_ylim(-0.1, 3.2)
+    centres = {"old": 1.2, "update": 4.35, "new": 7.5, "read": 10.65}
+    for key, text, face in (("old", "$\\mathrm{Mem}_{i-1}$", kept_face), ("update", "update $f$", update_face),
+                            ("new", "$\\mathrm{Mem}_i$", kept_face), ("read", "read\n$\\mathrm{Att}(q_i, \\cdot)$", read_face)):
+        _box(top, centres[key] - 1.05, 1.05, 2.1, 0.9, text, face)
+    notes = {"old": "the state after\nstep $i-1$",
+             "update": "updated from $(k_i, v_i)$\nand $\\mathrm{Mem}_{i-1}$ only",
+             "new": "kept: all that is\ncarried to step $i+1$",
+             "read": "read: the query sees\nonly what was kept"}
+    for key, text in notes.items():
+        top.text(centres[key], 0.4, text, ha="center", va="center", fontsize=9)
+    top.text(centres["update"], 2.95, "newest pair $(k_i, v_i)$", ha="center", va="center", fontsize=11)
+    top.text(centres["read"], 2.95, "query $q_i$", ha="center", va="center", fontsize=11)
+    for a, b in (("old", "update"), ("update", "new"), ("new", "read")):
+        _arrow(top, (centres[a] + 1.1, 1.5), (centres[b] - 1.1, 1.5))
+    _arrow(top, (centres["read"] + 1.1, 1.5), (12.3, 1.5))
+    top.text(12.3, 1.3, "output", ha="center", va="top", fontsize=9)
+    for key in ("update", "read"):
+        _arrow(top, (centres[key], 2.75), (centres[key], 1.95))
+    top.set_axis_off()
+
+    n = i + 1
+    rows = (("full", "full KV cache", f"all {n} pairs: grows with $i$"),
+            ("window", f"window, $n_c$ = {n_c}", f"the last {n_c} pairs: fixed"),
+            ("cumavg", "cumulative average", "one averaged pair: fixed"))
+    bottom.set_xlim(-5.6, n + 8.6)
+    bottom.set_ylim(-0.9, 3 * 1.1)
+    bottom.set_aspect("equal")
+    for row, (name, label, state) in enumerate(rows):
+        y = (len(rows) - 1 - row) * 1.1
+        color = COLORS[name]
+        held = range(n) if name == "full" else range(n - n_c, n) if name == "window" else ()
+        for j in range(n):
+            bottom.add_patch(_square(j, y, color if j in held else "white",
+                                     color if j in held else "#bbbbbb", "-" if j in held else ":"))
+        bottom.text(-0.3, y + 0.35, label, ha="right", va="center", fontsize=10, color=color)
+        x_text = n + 0.3
+        if name == "cumavg":  # one pair that blends all of them
+            bottom.text(n + 0.15, y + 0.35, "$\\to$", ha="left", va="center")
+            bottom.add_patch(_square(n + 1.0, y, color, color, "-"))
+            x_text = n + 1.9
+            state = "$(\\bar k_i, \\bar v_i)$ + count"
+        bottom.text(x_text, y + 0.35, state, ha="left", va="center", fontsize=10)
+    bottom.text(0.35, -0.5, "0", ha="center", va="center", fontsize=8)
+    bottom.text(n - 0.65, -0.5, f"{i}", ha="center", va="center", fontsize=8)
+    bottom.text(n / 2 - 0.15, -0.5, f"positions $j$ = 0..{i} (dotted: not held)", ha="center", va="center", fontsize=8)
+    bottom.set_axis_off()
+    return axes
+
+
+def _square(j, y, face, edge, ls):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((j, y), 0.7, 0.7, facecolor=face, edgecolor=edge, ls=ls, lw=1)

@@ -15,7 +15,9 @@ from kvmem.grading.manual import MAX_ANSWER, merge_manual, write_manual
 from kvmem.grading.notebooks import MD_STUB, student_notebook
 
 FORMULA = tuple("=+-@\t\r")
-PROMPT_27 = "## Exercise 2.7 (written): why the average forgets nothing\n\nExplain in two sentences."
+# The written exercises of this fake master, 2.97 and 2.98, have no specification, so they get
+# the default rubric (2 points); the real chapter 2 has written exercises of its own.
+PROMPT_27 = "## Exercise 2.97 (written): why the average forgets nothing\n\nExplain in two sentences."
 
 
 def master() -> nbformat.NotebookNode:
@@ -27,7 +29,7 @@ def master() -> nbformat.NotebookNode:
                 nbformat.v4.new_markdown_cell(PROMPT_27 + "\n\n<!-- BEGIN SOLUTION -->\nEvery token keeps 1/(i+1).\n"
                                               "<!-- END SOLUTION -->\n\nThen run the next cell."),
                 nbformat.v4.new_code_cell("x = 1"),
-                nbformat.v4.new_markdown_cell("## Exercise 2.8 (written): derive the recursion\n\nDerive it."),
+                nbformat.v4.new_markdown_cell("## Exercise 2.98 (written): derive the recursion\n\nDerive it."),
                 nbformat.v4.new_markdown_cell("<!-- BEGIN SOLUTION -->\nMem_i = Mem_{i-1} + (k_i - Mem_{i-1})/(i+1)\n"
                                               "<!-- END SOLUTION -->")]
     return nb
@@ -77,20 +79,20 @@ def test_written_answers_and_justifications_are_collected(course):
         {"student": "ada", "notebook": ada, "points": {"2.4": 1}, "why": {"2.4": "Each token enters with the same factor."}},
         {"student": "bob", "notebook": bob, "why": {"2.4": "Because."}},
         {"student": "cy", "notebook": None, "status": "no-notebook"}])
-    assert rows[("ada", "Exercise 2.7", "written")]["Answer"] == "The weights are all 1/(i+1), so no token is ever dropped."
-    assert rows[("ada", "Exercise 2.8", "written")]["Answer"] == "Split off the last term of the sum and divide by i+1."
-    assert rows[("bob", "Exercise 2.7", "written")]["Answer"] == "Old tokens keep their weight 1/(i+1) forever."
-    assert rows[("bob", "Exercise 2.8", "written")]["Flags"] == "empty"
+    assert rows[("ada", "Exercise 2.97", "written")]["Answer"] == "The weights are all 1/(i+1), so no token is ever dropped."
+    assert rows[("ada", "Exercise 2.98", "written")]["Answer"] == "Split off the last term of the sum and divide by i+1."
+    assert rows[("bob", "Exercise 2.97", "written")]["Answer"] == "Old tokens keep their weight 1/(i+1) forever."
+    assert rows[("bob", "Exercise 2.98", "written")]["Flags"] == "empty"
     assert rows[("ada", "Exercise 2.4", "justification")]["Flags"] == ""
     assert rows[("bob", "Exercise 2.4", "justification")]["Flags"] == "shorter than a sentence"
     assert rows[("cy", "Exercise 2.4", "justification")]["Flags"].startswith("empty; not collected")
-    assert "no notebook" in rows[("cy", "Exercise 2.7", "written")]["Flags"]
+    assert "no notebook" in rows[("cy", "Exercise 2.97", "written")]["Flags"]
     assert {r["Points"] for r in rows.values()} == {""} and len(rows) == 9
-    assert rows[("ada", "Exercise 2.7", "written")]["Max points"] == "2"
+    assert rows[("ada", "Exercise 2.97", "written")]["Max points"] == "2"
     assert rows[("ada", "Exercise 2.4", "justification")]["Rubric"].startswith("names the mechanism")
-    pages = {name: (course["out"] / "manual" / f"{name}.html").read_text(encoding="utf-8") for name in ("2.4", "2.7", "2.8")}
-    assert "<h2>Model answer</h2><div class='answer'>Every token keeps 1/(i+1).</div>" in pages["2.7"]
-    assert "Mem_i = Mem_{i-1} + (k_i - Mem_{i-1})/(i+1)" in pages["2.8"]
+    pages = {name: (course["out"] / "manual" / f"{name}.html").read_text(encoding="utf-8") for name in ("2.4", "2.97", "2.98")}
+    assert "<h2>Model answer</h2><div class='answer'>Every token keeps 1/(i+1).</div>" in pages["2.97"]
+    assert "Mem_i = Mem_{i-1} + (k_i - Mem_{i-1})/(i+1)" in pages["2.98"]
     assert "right choice: C: they weigh the same, 1/1000" in pages["2.4"]
     assert all(page.count("<tr>") == 4 for page in pages.values())  # the header and three students
 
@@ -104,7 +106,7 @@ def test_an_answer_cell_is_found_without_ids_by_its_prompt(course):
     path = course["root"] / "old.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     rows = run(course, [{"student": "old", "notebook": path}])
-    assert rows[("old", "Exercise 2.7", "written")]["Answer"] == "Nothing is forgotten: all weights equal 1/(i+1)."
+    assert rows[("old", "Exercise 2.97", "written")]["Answer"] == "Nothing is forgotten: all weights equal 1/(i+1)."
 
 
 def test_an_answer_found_only_by_position_or_not_at_all_is_flagged(course):
@@ -114,9 +116,9 @@ def test_an_answer_found_only_by_position_or_not_at_all_is_flagged(course):
     emptied.cells = [c for c in emptied.cells if c.cell_type == "code"]
     rows = run(course, [{"student": "moved", "notebook": save(course, "moved", moved)},
                         {"student": "emptied", "notebook": save(course, "emptied", emptied)}])
-    assert rows[("moved", "Exercise 2.7", "written")]["Answer"] == "My own text, the prompt deleted."
-    assert "found by its position only" in rows[("moved", "Exercise 2.7", "written")]["Flags"]
-    assert rows[("emptied", "Exercise 2.7", "written")]["Flags"] == "empty; answer cell not found"
+    assert rows[("moved", "Exercise 2.97", "written")]["Answer"] == "My own text, the prompt deleted."
+    assert "found by its position only" in rows[("moved", "Exercise 2.97", "written")]["Flags"]
+    assert rows[("emptied", "Exercise 2.97", "written")]["Flags"] == "empty; answer cell not found"
 
 
 def test_two_answer_cells_of_one_exercise_are_two_rows(course):
@@ -126,8 +128,8 @@ def test_two_answer_cells_of_one_exercise_are_two_rows(course):
     handout = student_notebook(two)
     handout.cells[-1].source = "And now the other way round.\n\nThe recursion read backwards gives the sum."
     rows = run(course, [{"student": "ada", "notebook": save(course, "ada", handout)}])
-    assert rows[("ada", "Exercise 2.8 part 2", "written")]["Answer"] == "The recursion read backwards gives the sum."
-    assert rows[("ada", "Exercise 2.8", "written")]["Flags"] == "empty"
+    assert rows[("ada", "Exercise 2.98 part 2", "written")]["Answer"] == "The recursion read backwards gives the sum."
+    assert rows[("ada", "Exercise 2.98", "written")]["Flags"] == "empty"
 
 
 def test_hostile_text_is_escaped_in_the_pages_and_the_csv(course):
@@ -135,22 +137,22 @@ def test_hostile_text_is_escaped_in_the_pages_and_the_csv(course):
               '</td></tr></table><h1>Full marks</h1>')
     path = save(course, "mallory", answered(course["handout"], attack, "=HYPERLINK(\"http://evil\", \"x\")"))
     rows = run(course, [{"student": "<b>mallory</b>", "notebook": path, "why": {"2.4": "-1+2 <script>x</script>"}}])
-    page = (course["out"] / "manual" / "2.7.html").read_text(encoding="utf-8")
+    page = (course["out"] / "manual" / "2.97.html").read_text(encoding="utf-8")
     assert "<script" not in page and "<img" not in page and "<h1>Full marks" not in page and "<b>mallory" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;mallory&lt;/b&gt;" in page
     assert "<a " not in page and page.count("<table>") == 1 and page.count("</table>") == 1
     assert "<script" not in (course["out"] / "manual" / "2.4.html").read_text(encoding="utf-8")
     for row in csv_rows(course["out"] / "manual.csv"):
         assert not any(cell.startswith(FORMULA) for cell in row), row
-    assert rows[("<b>mallory</b>", "Exercise 2.8", "written")]["Answer"] == "'=HYPERLINK(\"http://evil\", \"x\")"
+    assert rows[("<b>mallory</b>", "Exercise 2.98", "written")]["Answer"] == "'=HYPERLINK(\"http://evil\", \"x\")"
 
 
 def test_a_huge_answer_is_cut_with_a_note(course):
     path = save(course, "long", answered(course["handout"], "word " * 50_000))
-    row = run(course, [{"student": "long", "notebook": path}])[("long", "Exercise 2.7", "written")]
+    row = run(course, [{"student": "long", "notebook": path}])[("long", "Exercise 2.97", "written")]
     assert len(row["Answer"]) < MAX_ANSWER + 100 and "cut: 249999 characters in all" in row["Answer"]
     assert "truncated (249999 characters)" in row["Flags"]
-    page = (course["out"] / "manual" / "2.7.html").read_text(encoding="utf-8")
+    page = (course["out"] / "manual" / "2.97.html").read_text(encoding="utf-8")
     assert len(page) < 3 * MAX_ANSWER + 5000
 
 
@@ -160,8 +162,8 @@ def test_bytes_that_are_not_utf8_and_lone_surrogates_become_replacement_characte
     path = course["root"] / "bytes.ipynb"
     path.write_bytes(raw)
     rows = run(course, [{"student": "bytes", "notebook": path}])
-    assert rows[("bytes", "Exercise 2.7", "written")]["Answer"] == "café \ufffd\ufffd and \ufffd \ufffd"
-    (course["out"] / "manual" / "2.7.html").read_bytes().decode("utf-8")
+    assert rows[("bytes", "Exercise 2.97", "written")]["Answer"] == "café \ufffd\ufffd and \ufffd \ufffd"
+    (course["out"] / "manual" / "2.97.html").read_bytes().decode("utf-8")
 
 
 def test_a_notebook_that_is_not_json_or_changed_since_grading_is_flagged(course):
@@ -173,8 +175,8 @@ def test_a_notebook_that_is_not_json_or_changed_since_grading_is_flagged(course)
     write_manual(course["out"], course["solutions"])
     header, *rows = csv_rows(course["out"] / "manual.csv")
     flags = {(r[0], r[1], r[2]): r[4] for r in rows}
-    assert "the notebook could not be read" in flags[("broken", "Exercise 2.7", "written")]
-    assert "the notebook changed since it was graded" in flags[("changed", "Exercise 2.7", "written")]
+    assert "the notebook could not be read" in flags[("broken", "Exercise 2.97", "written")]
+    assert "the notebook changed since it was graded" in flags[("changed", "Exercise 2.97", "written")]
 
 
 def ta_fills(course, points: dict, extra_rows: list[list[str]] = (), delimiter=",", encoding="utf-8") -> Path:
@@ -194,15 +196,15 @@ def test_the_tas_points_merge_into_the_gradebook_and_bad_entries_are_reported(co
     bob = save(course, "bob", answered(course["handout"], "Weights never change at all.", "Divide by i plus one."))
     run(course, [{"student": "ada", "notebook": ada, "points": {"2.1": 2, "2.4": 1}, "why": {"2.4": "Same factor for all."}},
                  {"student": "bob", "notebook": bob, "points": {"2.2": 2}, "why": {"2.4": "Recent ones count more."}}])
-    path = ta_fills(course, {("ada", "Exercise 2.7", "written"): "2", ("ada", "Exercise 2.8", "written"): "1,5",
+    path = ta_fills(course, {("ada", "Exercise 2.97", "written"): "2", ("ada", "Exercise 2.98", "written"): "1,5",
                              ("ada", "Exercise 2.4", "justification"): "1",
-                             ("bob", "Exercise 2.7", "written"): "5", ("bob", "Exercise 2.8", "written"): "abc",
+                             ("bob", "Exercise 2.97", "written"): "5", ("bob", "Exercise 2.98", "written"): "abc",
                              ("bob", "Exercise 2.4", "justification"): "-1"},
-                    extra_rows=[["eve", "Exercise 2.7", "written", "", "", "2"],
+                    extra_rows=[["eve", "Exercise 2.97", "written", "", "", "2"],
                                 ["ada", "Exercise 9.9", "written", "", "", "1"],
-                                ["ada", "Exercise 2.7", "written", "", "", "0"]])
+                                ["ada", "Exercise 2.97", "written", "", "", "0"]])
     merged = merge_manual(course["out"], path, course["solutions"])
-    assert merged.points == {("ada", "2.7", "written"): 2.0, ("ada", "2.8", "written"): 1.5,
+    assert merged.points == {("ada", "2.97", "written"): 2.0, ("ada", "2.98", "written"): 1.5,
                              ("ada", "2.4", "justification"): 1.0}
     assert merged.totals == {"ada": (3 + 4.5, 9 + 5), "bob": (2, 9 + 5)}
     assert merged.pending == {"bob": 3}
@@ -211,8 +213,8 @@ def test_the_tas_points_merge_into_the_gradebook_and_bad_entries_are_reported(co
                   "no written answer for exercise '9.9'", "appears twice"):
         assert words in problems, words
     book = {r[0]: r for r in csv_rows(course["out"] / "gradebook_with_manual.csv")}
-    assert book["Student ID"] == ["Student ID", "Autograded", "Autograded max", "Manual 2.7 written (2)",
-                                  "Manual 2.8 written (2)", "Manual 2.4 justification (1)", "Manual pending", "Total",
+    assert book["Student ID"] == ["Student ID", "Autograded", "Autograded max", "Manual 2.97 written (2)",
+                                  "Manual 2.98 written (2)", "Manual 2.4 justification (1)", "Manual pending", "Total",
                                   "Max points", "Status"]
     assert book["ada"] == ["ada", "3", "9", "2", "1.5", "1", "0", "7.5", "14", "ok"]
     assert book["bob"] == ["bob", "2", "9", "", "", "", "3", "2", "14", "ok"]
@@ -221,7 +223,7 @@ def test_the_tas_points_merge_into_the_gradebook_and_bad_entries_are_reported(co
 def test_points_given_to_an_earlier_answer_are_not_merged(course):
     path = save(course, "ada", answered(course["handout"], "Every weight stays 1/(i+1)."))
     run(course, [{"student": "ada", "notebook": path}])
-    ta = ta_fills(course, {("ada", "Exercise 2.7", "written"): "2"})
+    ta = ta_fills(course, {("ada", "Exercise 2.97", "written"): "2"})
     save(course, "ada", answered(course["handout"], "A different answer, resubmitted after marking."))
     write_batch_output(course["out"], [{"student": "ada", "notebook": path}])
     merged = merge_manual(course["out"], ta, course["solutions"])
@@ -231,27 +233,27 @@ def test_points_given_to_an_earlier_answer_are_not_merged(course):
 def test_a_spreadsheets_semicolons_and_windows_encoding_are_read(course):
     path = save(course, "zoë", answered(course["handout"], "Every weight stays 1/(i+1).", "Split the sum off."))
     run(course, [{"student": "zoë", "notebook": path}])
-    ta = ta_fills(course, {("zoë", "Exercise 2.7", "written"): "1"}, delimiter=";", encoding="cp1252")
-    assert merge_manual(course["out"], ta, course["solutions"]).points == {("zoë", "2.7", "written"): 1.0}
+    ta = ta_fills(course, {("zoë", "Exercise 2.97", "written"): "1"}, delimiter=";", encoding="cp1252")
+    assert merge_manual(course["out"], ta, course["solutions"]).points == {("zoë", "2.97", "written"): 1.0}
 
 
 def test_a_formula_like_student_id_matches_its_escaped_cell(course):
     path = save(course, "f", answered(course["handout"], "Every weight stays 1/(i+1)."))
     run(course, [{"student": "=1+1", "notebook": path}])
-    ta = ta_fills(course, {("'=1+1", "Exercise 2.7", "written"): "2"})
-    assert merge_manual(course["out"], ta, course["solutions"]).points == {("=1+1", "2.7", "written"): 2.0}
+    ta = ta_fills(course, {("'=1+1", "Exercise 2.97", "written"): "2"})
+    assert merge_manual(course["out"], ta, course["solutions"]).points == {("=1+1", "2.97", "written"): 2.0}
 
 
 def test_points_survive_the_next_run_unless_the_answer_changed(course):
     path = save(course, "ada", answered(course["handout"], "Every weight stays 1/(i+1).", "Split the sum off."))
     run(course, [{"student": "ada", "notebook": path}])
-    ta = ta_fills(course, {("ada", "Exercise 2.7", "written"): "2", ("ada", "Exercise 2.8", "written"): "1"})
+    ta = ta_fills(course, {("ada", "Exercise 2.97", "written"): "2", ("ada", "Exercise 2.98", "written"): "1"})
     save(course, "ada", answered(course["handout"], "Every weight stays 1/(i+1).", "A new derivation after marking."))
     write_batch_output(course["out"], [{"student": "ada", "notebook": path}])  # graded again
     write_manual(course["out"], course["solutions"], previous=ta)
     rows = {(r[1]): r for r in csv_rows(course["out"] / "manual.csv")[1:]}
-    assert rows["Exercise 2.7"][5] == "2"
-    assert rows["Exercise 2.8"][5] == "" and "the answer changed after it was marked (1 points then)" in rows["Exercise 2.8"][4]
+    assert rows["Exercise 2.97"][5] == "2"
+    assert rows["Exercise 2.98"][5] == "" and "the answer changed after it was marked (1 points then)" in rows["Exercise 2.98"][4]
 
 
 def test_an_unreadable_manual_file_is_a_clear_error_and_is_not_overwritten(course):

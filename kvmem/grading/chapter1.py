@@ -59,4 +59,11 @@ EXERCISES = [
         id="1.5", points=0, kind="experiment", name="plot_cache_growth",
         task="plot the KV cache of a model of your choice against the length of the text",
     ),
+    Exercise(
+        id="1.6", points=0, kind="written", name="window_buffer",
+        task="explain why the window average needs a buffer of the last n_c pairs to conform",
+        rubric=(("writes Mem_i = Mem_{i-1} + (k_i - k_{i-n_c}) / n_c and names the leaving key k_{i-n_c} as the missing input", 1),
+                ("gives two sequences with the same Mem_{i-1} and k_i but different Mem_i, with the numbers right", 1),
+                ("concludes that the state must keep the last n_c pairs, 2 n_c d numbers: fixed in i, but n_c times the cumulative average's 2d", 1)),
+    ),
 ]

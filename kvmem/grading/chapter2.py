@@ -62,4 +62,11 @@ EXERCISES = [
         id="2.6", points=0, kind="experiment", name="plot_query_sweep",
         task="plot the read of a cumulative average and of a hybrid memory as the query turns",
     ),
+    Exercise(
+        id="2.7", points=0, kind="written", name="window_from_prefix_sums",
+        task="derive the window average from two prefix sums, count its cost, and explain its float32 cancellation",
+        rubric=(("derives (S_i - S_{i-n_c}) / n_c: the terms up to i - n_c cancel", 1),
+                ("counts O(n d) for all positions whatever n_c (prefix sums, then one subtraction and division each), against O(n n_c d) summing each window afresh", 1),
+                ("explains the cancellation: S_i near 10^7 is stored to within about 2^-24 * 10^7, about 0.6, so the difference, only about n_c = 4, loses most digits, while a direct sum of 4 keys near 1 keeps about 7", 1)),
+    ),
 ]
