@@ -97,7 +97,7 @@ def measure_row(row_name: str) -> dict:
 
 
 def plot(results: dict) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6))
     for row_name, result in results.items():
         per_token = result["seconds_per_token_cpu"]
         medians = np.array([per_token[f"C={C}"]["median"] for C in CHUNKS]) * 1e6
@@ -116,8 +116,8 @@ def plot(results: dict) -> plt.Figure:
     ax.set_ylabel("microseconds per token (CPU)")
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda k: (labels[k].split(",")[0] != "RetNet", "chunkwise" not in labels[k]))
-    ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper left", bbox_to_anchor=(1.01, 1),
-              fontsize=8)
+    ax.legend([handles[k] for k in order], [labels[k] for k in order], loc="upper center", bbox_to_anchor=(0.5, -0.16),
+              ncol=2, fontsize=8)
     return fig
 
 

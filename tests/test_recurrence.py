@@ -259,10 +259,10 @@ def test_ttt_linear_step_is_the_delta_rule_row_with_twice_the_rate():
     rng = np.random.default_rng(33)
     keys, values = rng.normal(size=(9, 4)), rng.normal(size=(9, 2))
     keys /= np.linalg.norm(keys, axis=1, keepdims=True)
-    eta, W = 0.3, np.zeros((2, 4))
-    memory = R.GatedLinearMemory(R.delta_rule(2 * eta))
+    theta, W = 0.3, np.zeros((2, 4))
+    memory = R.GatedLinearMemory(R.delta_rule(2 * theta))
     for key, value in zip(keys, values):
-        W = W - eta * 2 * np.outer(W @ key - value, key)  # gradient of ||W k - v||^2
+        W = W - theta * 2 * np.outer(W @ key - value, key)  # gradient of ||W k - v||^2
         memory.update(key, value)
     np.testing.assert_allclose(memory.S, W, rtol=1e-12, atol=1e-14)
 
