@@ -8,10 +8,11 @@ median of the process's CPU time, so other programs on a shared machine inflate 
 the wall clock (both are recorded, with their quartiles).
 
 The per-token time of the chunkwise form is fitted by the cost model
-    tau(C) = a / C + b + c C:
-a is what one chunk costs however long it is (the Python loop step and the numpy calls made
-once per chunk), b what every token costs (the state's d^2 work), c C the masked C x C matrix
-inside the chunk. The model's best chunk size is sqrt(a / c). The conclusions that carry over
+    tau(C) = t_chunk / C + t_token + t_pair C      (a, b, c in the results file):
+t_chunk is what one chunk costs however long it is (the Python loop step and the numpy calls
+made once per chunk), t_token what every token costs (the state's d^2 work), t_pair one
+query-key pair of the masked C x C matrix, of which a token meets C. The model's best chunk size
+is sqrt(t_chunk / t_pair). The conclusions that carry over
 to other machines are its shape and the ratios, not the microseconds.
 
 All forms run on one core (BLAS on one thread, in a child process), as in benchmarks/chunkwise.py.
@@ -107,7 +108,7 @@ def plot(results: dict) -> plt.Figure:
         ax.errorbar(CHUNKS, medians, yerr=[low, high], ls="-", capsize=2, label=f"{row_name}, chunkwise", **style)
         grid = np.geomspace(CHUNKS[0], CHUNKS[-1], 100)
         ax.plot(grid, model_per_token(result["cost_model"], grid) * 1e6, color=style["color"], ls="--", lw=0.8,
-                label=f"{row_name}, fitted a/C + b + cC")
+                label=f"{row_name}, fitted cost model")
         ax.axhline(per_token["recurrent"]["median"] * 1e6, color=style["color"], ls=":",
                    label=f"{row_name}, recurrent (one token at a time)")
     ax.set_xscale("log", base=2)
