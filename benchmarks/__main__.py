@@ -7,6 +7,7 @@ import time
 
 from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
                         streaming_flat, trained_recall, tune_neural)
+from benchmarks import chunk_sizes
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -16,6 +17,7 @@ BENCHMARKS = {
     "float32_accuracy": float32_accuracy,
     "grading_throughput": grading_throughput,
     "chunkwise": chunkwise,
+    "chunk_sizes": chunk_sizes,
     "tune_neural": tune_neural,
     "trained_recall": trained_recall,
     "choosing": choosing,

@@ -161,6 +161,19 @@ COSTS = {
                "O(n_c d)", lambda d, n_c, i: 2 * (n_c + 1) * d + 1,
                "O(d)", lambda d, n_c, i: 8 * d,
                "O(n_c d)", lambda d, n_c, i: 4 * (n_c + 1) * d),
+    # chapter 7's rows of the shared recurrence S_i = S_{i-1} A_i + beta_i v_i k_i^T, d_k = d_v = d
+    "recurrence_scalar": ("scalar gate",
+                          "O(d^2)", lambda d, n_c, i: d * d,
+                          "O(d^2)", lambda d, n_c, i: 3 * d * d,      # decay S, outer product, add
+                          "O(d^2)", lambda d, n_c, i: 2 * d * d),     # S q
+    "recurrence_channel": ("gate per channel",
+                           "O(d^2)", lambda d, n_c, i: d * d,
+                           "O(d^2)", lambda d, n_c, i: 3 * d * d,
+                           "O(d^2)", lambda d, n_c, i: 2 * d * d),
+    "recurrence_delta": ("delta rows",
+                         "O(d^2)", lambda d, n_c, i: d * d,
+                         "O(d^2)", lambda d, n_c, i: 5 * d * d,       # decay S, S k, outer product, add
+                         "O(d^2)", lambda d, n_c, i: 2 * d * d),
 }
 
 

@@ -51,6 +51,23 @@ def gradient_step(S: np.ndarray, key: np.ndarray, value: np.ndarray, beta: float
     return S - beta * delta_gradient(S, key, value)
 
 
+def titans_transition(key, value, theta: float, eta: float, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """(A_i, B_i) of one Titans step on a linear memory W with momentum Z (Behrouz et al., 2024):
+
+        Z_i = eta Z_{i-1} - theta (W_{i-1} k - v) k^T,     W_i = (1 - alpha) W_{i-1} + Z_i,
+
+    (the gradient of 1/2 ||W k - v||^2 at W_{i-1}) is the recurrence on the joint state [W, Z]
+    (d_v x 2 d_k): [W_i, Z_i] = [W_{i-1}, Z_{i-1}] A_i + B_i with
+
+        A_i = [[(1 - alpha) I - theta k k^T,  -theta k k^T],      B_i = theta v [k^T, k^T].
+               [eta I,                          eta I      ]],
+    """
+    key, value = np.asarray(key, dtype=float), np.asarray(value, dtype=float)
+    eye, kk = np.eye(key.shape[0]), np.outer(key, key)
+    A = np.block([[(1 - alpha) * eye - theta * kk, -theta * kk], [eta * eye, eta * eye]])
+    return A, theta * np.outer(value, np.concatenate([key, key]))
+
+
 def step(S: np.ndarray, key: np.ndarray, value: np.ndarray, alpha, beta: float, delta: bool) -> np.ndarray:
     """S_i from S_{i-1}: decay by the gate alpha_i, then write.
 

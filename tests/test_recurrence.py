@@ -214,6 +214,59 @@ def test_one_delta_rule_update_is_one_gradient_step_on_the_recall_loss():
 # --- the scan -----------------------------------------------------------------------------------
 
 
+def titans_loop(W, Z, keys, values, theta, eta, alpha):
+    """Titans on a linear memory, written from the paper's equations with the gradient of
+    1/2 ||W k - v||^2 spelled out: Z <- eta Z - theta (W k - v) k^T, W <- (1 - alpha) W + Z."""
+    for key, value in zip(keys, values):
+        Z = eta * Z - theta * np.outer(W @ key - value, key)
+        W = (1 - alpha) * W + Z
+    return W, Z
+
+
+@pytest.mark.parametrize("theta, eta, alpha", [(0.3, 0.9, 0.05), (0.5, 0.0, 0.0), (0.1, 0.5, 0.2)])
+def test_titans_transition_is_the_papers_step_on_the_joint_state(theta, eta, alpha):
+    rng = np.random.default_rng(31)
+    W, Z = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    keys, values = rng.normal(size=(6, 4)), rng.normal(size=(6, 3))
+    joint = np.hstack([W, Z])
+    for key, value in zip(keys, values):
+        A, B = R.titans_transition(key, value, theta, eta, alpha)
+        joint = joint @ A + B
+    np.testing.assert_allclose(joint, np.hstack(titans_loop(W, Z, keys, values, theta, eta, alpha)), rtol=1e-12, atol=1e-12)
+
+
+def test_titans_transition_is_the_output_layer_of_the_mlp_memory():
+    """MLPMemory's output layer [W2, b2] is linear in the hidden units [a; 1] computed before the
+    step, so its update (loss without the 1/2: theta doubled) is the Titans row on that key."""
+    rng = np.random.default_rng(32)
+    keys, values = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
+    mlp = kvmem.MLPMemory(d_hidden=7, theta=0.05, eta=0.6, alpha=0.02, output_scale=1.0)
+    for key, value in zip(keys[:-1], values[:-1]):
+        mlp.update(key, value)
+
+    def output_layer():
+        p, m = mlp.params, mlp.momentum
+        return np.hstack([p["W2"], p["b2"][:, None], m["W2"], m["b2"][:, None]])
+
+    phi = np.append(np.tanh(mlp.params["W1"] @ keys[-1] + mlp.params["b1"]), 1.0)
+    A, B = R.titans_transition(phi, values[-1], 2 * mlp.theta, mlp.eta, mlp.alpha)
+    predicted = output_layer() @ A + B
+    mlp.update(keys[-1], values[-1])
+    np.testing.assert_allclose(predicted, output_layer(), rtol=1e-12, atol=1e-13)
+
+
+def test_ttt_linear_step_is_the_delta_rule_row_with_twice_the_rate():
+    rng = np.random.default_rng(33)
+    keys, values = rng.normal(size=(9, 4)), rng.normal(size=(9, 2))
+    keys /= np.linalg.norm(keys, axis=1, keepdims=True)
+    theta, W = 0.3, np.zeros((2, 4))
+    memory = R.GatedLinearMemory(R.delta_rule(2 * theta))
+    for key, value in zip(keys, values):
+        W = W - theta * 2 * np.outer(W @ key - value, key)  # gradient of ||W k - v||^2
+        memory.update(key, value)
+    np.testing.assert_allclose(memory.S, W, rtol=1e-12, atol=1e-14)
+
+
 def test_combine_is_associative():
     rng = np.random.default_rng(14)
     x, y, z = [(rng.normal(size=(3, 3)), rng.normal(size=(2, 3))) for _ in range(3)]

@@ -76,8 +76,10 @@ EXERCISES = [
                            for dk, dv in ((3, 3), (4, 2), (1, 5))],
         visible=[(np.eye(2), np.array([1.0, 2.0]), np.array([0.0, 1.0]))],
         wrong="    return np.outer(v - S @ k, k)",
-        rubric=(("derives the gradient (S k - v) k^T from the loss, entry by entry or with the chain rule", 1),
-                ("takes one step of size beta and regroups it as S (I - beta k k^T) + beta v k^T", 1)),
+        rubric=(("derives the gradient (S k - v) k^T from the loss, entry by entry (dL/dS_bc = e_b k_c with "
+                 "e = S k - v) or with the chain rule; the result stated without a derivation earns 0", 1),
+                ("takes one step of size beta and regroups it as S (I - beta k k^T) + beta v k^T, naming the "
+                 "transition I - beta k k^T and the write beta v k^T", 1)),
     ),
     Exercise(
         id="7.5", points=1, kind="choice", name="recency_choice",
