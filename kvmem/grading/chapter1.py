@@ -44,7 +44,7 @@ EXERCISES = [
         options=("A: the number of tokens seen so far",
                  "B: the sum of the last 4 keys, kept with a buffer of the last 4 keys",
                  "C: the 10th percentile of the norms of all keys seen so far",
-                 "D: h_i = tanh(W h_{i-1} + U k_i)"),
+                 "D: r_i = tanh(W_r r_{i-1} + W_k k_i + W_v v_i)"),
         rubric=(("names the mechanism: an exact percentile needs every earlier norm, no fixed-size summary holds them", 1),),
         wrong='update_choice = "A"\nupdate_choice_why = "Counting needs every token."',
     ),
