@@ -4,8 +4,10 @@ ratio_to_copy = copy time / prefix-mean time (1 would be as fast as copying, the
 memory bandwidth: both read the array once and write it once). The headline is the shape of one
 attention head, 524,288 positions of dimension 64 ("narrow"); the "wide" shape, 2,048 positions
 of dimension 16,384, is reported beside it. np.cumsum along the positions (one serial chain of
-additions per column) is timed too, as the yardstick that blocking improves on. The copy, the
-prefix mean and the cumsum are timed in turn in the same loop, REPEATS times; every one writes
+additions per column) is timed too, as the yardstick that blocking improves on, and so is
+np.cumsum on the same numbers stored column by column (np.asfortranarray), to show how much of
+its time goes to reading each column across the rows. The copy, the prefix mean and the two
+cumsums are timed in turn in the same loop, REPEATS times; every one writes
 into an output allocated beforehand, so none pays for fresh pages. Ratios are of CPU time (see
 benchmarks.common.interleaved_times); the wall-clock ratios are recorded beside them.
 """
@@ -30,6 +32,8 @@ TARGETS = {"narrow": 0.2, "wide": 0.4}
 def measure(shape, dtype) -> dict:
     x = np.random.default_rng(0).random(shape).astype(dtype)
     out = np.empty_like(x)
+    by_column = np.asfortranarray(x)  # the same numbers, each column contiguous
+    out_by_column = np.empty_like(by_column)
     kvmem.prefix_mean(x, out=out)
     expected_last = x.mean(axis=0, dtype=np.float64)
     assert np.allclose(out[-1], expected_last, rtol=1e-4), "prefix_mean gave a wrong last row"
@@ -37,7 +41,10 @@ def measure(shape, dtype) -> dict:
         "copy": lambda: np.copyto(out, x),
         "prefix_mean": lambda: kvmem.prefix_mean(x, out=out),
         "cumsum": lambda: np.cumsum(x, axis=0, out=out),
+        "cumsum_by_column": lambda: np.cumsum(by_column, axis=0, out=out_by_column),
     })
+    # out holds np.cumsum(x) from the last repetition: the two orders must give the same sums
+    assert np.array_equal(out_by_column, out), "np.cumsum differs between the two memory orders"
     copy, cumavg, cumsum = (np.array(times[k]) for k in ("copy", "prefix_mean", "cumsum"))
     ratios, cumsum_ratios = copy / cumavg, copy / cumsum  # paired: same repetition
     wall_ratios = np.array(wall["copy"]) / np.array(wall["prefix_mean"])
@@ -48,6 +55,7 @@ def measure(shape, dtype) -> dict:
         "ratio_to_copy": float(np.median(ratios)), "ratio_to_copy_spread": spread(ratios),
         "cumsum_ratio_to_copy": float(np.median(cumsum_ratios)),
         "cumsum_ratio_to_copy_spread": spread(cumsum_ratios),
+        "cumsum_by_column_s": float(np.median(times["cumsum_by_column"])),
         "gb_per_s_copy": 2 * x.nbytes / float(np.median(copy)) / 1e9,
         "gb_per_s_cumavg": 2 * x.nbytes / float(np.median(cumavg)) / 1e9,
         "wall_ratio_to_copy": float(np.median(wall_ratios)), "wall_ratio_to_copy_spread": spread(wall_ratios),
