@@ -96,7 +96,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
         previous = None if force else load_previous(results_dir / f"{file_stem(submission.student)}.json",
                                                     submission.student, keys[submission.student])
         if previous:
-            done[submission.student] = previous
+            done[submission.student] = named(previous, submission)
         else:
             todo.append(submission)
     workers = workers or os.cpu_count() or 1
@@ -143,10 +143,17 @@ def grade_safely(submission: Submission, chapter: int, limits: Limits, base: Pat
                  salt: str = "") -> SubmissionGrade:
     """The grade of one submission; a fault of the grader on it becomes status grader-error."""
     try:
-        return _grade_one(submission, chapter, limits, base, uid, hidden_cases, salt)
+        grade = _grade_one(submission, chapter, limits, base, uid, hidden_cases, salt)
     except Exception as err:
-        return ungraded(submission.student, chapter, "grader-error", f"{type(err).__name__}: {str(err)[:300]}",
-                        isolation=isolation_mode())
+        grade = ungraded(submission.student, chapter, "grader-error", f"{type(err).__name__}: {str(err)[:300]}",
+                         isolation=isolation_mode())
+    return named(grade, submission)
+
+
+def named(grade: SubmissionGrade, submission: Submission) -> SubmissionGrade:
+    """The grade with the student's name and LMS as the intake read them from the download name."""
+    grade.name, grade.lms = submission.name, submission.lms
+    return grade
 
 
 def _grade_one(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases,
