@@ -208,14 +208,17 @@ def test_setup_stops_on_the_wrong_python_and_names_the_base_image(tmp_path):
     """A zip for Python 3.12 (Ubuntu 24.04) set up on Gradescope's default Ubuntu 22.04 (Python 3.10)."""
     stubs = tmp_path / "bin"
     stubs.mkdir()
-    (stubs / "python3").write_text("#!/bin/sh\necho 3.10\n")
+    (stubs / "python3").write_text("#!/bin/sh\necho 3.10\n")  # what Ubuntu 22.04's python3 prints
+    (stubs / "python3.12").write_text("#!/bin/sh\nexit 127\n")  # a python3.12 that does not run (a pyenv shim)
     (stubs / "python3").chmod(0o755)
+    (stubs / "python3.12").chmod(0o755)
     (tmp_path / "setup.sh").write_text(setup_sh("3.12"))
     result = subprocess.run(["bash", str(tmp_path / "setup.sh")], capture_output=True, text=True,
                             env={"PATH": f"{stubs}:/usr/bin:/bin", "AUTOGRADER_ROOT": str(tmp_path)})
     assert result.returncode == 1 and not (tmp_path / "venv").exists()
-    assert "wheels are for Python 3.12" in result.stderr and "(Python 3.10)" in result.stderr
-    assert "Ubuntu 24.04" in result.stderr and "numpy" in result.stderr
+    assert "wheels are for Python 3.12, but this image's python3 is Python 3.10." in result.stderr
+    assert "pick the base image Ubuntu 24.04, variant Base" in result.stderr
+    assert "numpy 2.4.6 needs Python >=3.11" in result.stderr
 
 
 def test_a_zip_for_a_python_the_pins_do_not_support_is_refused_before_any_download():
@@ -249,6 +252,7 @@ HOSTILE = {  # what is at ROOT/submission_metadata.json -> words the message mus
     "huge": ("huge", "larger than 32 MB"),
     "link": ("link", "symbolic link"),
     "fifo": ("fifo", "not a regular file"),
+    "a folder": ("folder", "not a regular file"),
     "not json": ("{users: [", "not valid JSON"),
     "not utf-8": (b"\xff\xfe{}", "not valid JSON"),
     "deeply nested": (nested(200_000), "not valid JSON"),
@@ -278,6 +282,8 @@ def test_bad_metadata_is_a_clear_message_and_a_results_json(fake_root, case, cap
         path.symlink_to(fake_root / "elsewhere.json")
     elif content == "fifo":
         os.mkfifo(path)
+    elif content == "folder":
+        path.mkdir()
     elif content is not None:
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     result = run(fake_root)
@@ -304,3 +310,29 @@ def test_a_missing_salt_in_the_zip_is_a_clear_message(fake_root, capsys):
     result = run(fake_root)
     assert result["score"] == 0 and "build the zip again with --salt-file" in result["output"]
     assert read_metadata(fake_root)["users"][0]["sid"] == ALICE
+
+
+def test_a_fault_of_the_grader_still_writes_a_results_json_that_says_so(fake_root, capsys):
+    shutil.rmtree(fake_root / "source" / "hidden")  # a broken zip: the grader itself fails
+    result = run(fake_root)
+    written = json.loads((fake_root / "results" / "results.json").read_text())
+    validate_gradescope_results(written)
+    assert written == result and result["score"] == 0
+    assert "the autograder failed (FileNotFoundError)" in result["output"] and "tell your instructor" in result["output"]
+    assert "grader error: FileNotFoundError" in capsys.readouterr().out
+
+
+def test_a_bad_student_id_setting_is_a_clear_message(fake_root):
+    config_path = fake_root / "source" / "config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "student_id": "name"}))
+    (fake_root / METADATA).write_text(metadata(user(ALICE)))
+    result = run(fake_root)
+    assert result["score"] == 0 and "config.json's student_id is 'name', not one of email, sid, id" in result["output"]
+
+
+def test_without_variants_the_metadata_is_not_read(fake_root):
+    config_path = fake_root / "source" / "config.json"
+    config_path.write_text(json.dumps({**json.loads(config_path.read_text()), "variants": False}))
+    os.mkfifo(fake_root / METADATA)  # would block a reader that opened it naively
+    result = run(fake_root)
+    assert result["score"] == 9 and METADATA not in result["output"]  # the book's numbers, as the solution has

@@ -66,7 +66,7 @@ MAX_ID_CHARS = 200
 # the sandbox (numpy, matplotlib, autograd: the kvmem models). The rest of requirements.txt
 # (Jupyter Book, JupyterLab, ipywidgets, the test tools) builds or serves the book and is not needed.
 GRADER_REQUIREMENTS = ("numpy", "matplotlib", "autograd", "nbformat")
-# Gradescope's images are x86_64 Ubuntu (22.04: glibc 2.35); manylinux wheels for older glibc run there too.
+# Gradescope's images are x86_64 Ubuntu (22.04: glibc 2.35, 24.04: 2.39); manylinux wheels for older glibc run there too.
 PLATFORMS = tuple(f"manylinux_2_{minor}_x86_64" for minor in range(35, 16, -1)) + ("manylinux2014_x86_64",)
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -75,13 +75,20 @@ SETUP_SH = """#!/usr/bin/env bash
 set -euo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 WHEELS="$ROOT/source/wheels"
-PYTHON="$(command -v python{python} || command -v python3 || true)"
-HAVE="$("${{PYTHON:-false}}" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo none)"
-if [ "$HAVE" != "{python}" ]; then
-    echo "setup.sh: this autograder's wheels are for Python {python}, but this image has" \\
-         "${{PYTHON:-no python3}} (Python $HAVE). On Gradescope's Configure Autograder page pick the" \\
-         "base image {image}, then Update Autograder; or rebuild the zip for this image's Python" \\
-         "with kvmem-gradescope build --python X.Y ({needs})." >&2
+VERSION='import sys; print("%d.%d" % sys.version_info[:2])'
+PYTHON=""
+for CANDIDATE in python{python} python3; do  # the first that runs and is Python {python}
+    if [ "$("$CANDIDATE" -c "$VERSION" 2>/dev/null)" = "{python}" ]; then
+        PYTHON="$(command -v "$CANDIDATE")"
+        break
+    fi
+done
+if [ -z "$PYTHON" ]; then
+    HAVE="$(python3 -c "$VERSION" 2>/dev/null | sed 's/^/Python /' || true)"
+    echo "setup.sh: this autograder's wheels are for Python {python}, but this image's python3 is" \\
+         "${{HAVE:-missing}}. On Gradescope's Configure Autograder page pick the base image" \\
+         "{image}, then Update Autograder; or rebuild the zip for this image's Python with" \\
+         "kvmem-gradescope build --python X.Y ({needs})." >&2
     exit 1
 fi
 "$PYTHON" -m venv --without-pip "$ROOT/venv"
@@ -107,7 +114,8 @@ def base_image(python: str) -> str:
 
 
 def setup_sh(python: str) -> str:
-    needs = "; ".join(f"{name} {version} needs Python {spec}" for name, version, spec in python_needs())
+    needs = "; ".join(f"{name} {version} needs Python {spec}" for name, version, spec in python_needs()
+                      if not _supports(spec, "3.10"))
     return SETUP_SH.format(python=python, image=base_image(python), needs=needs or "any Python 3")
 
 
@@ -124,18 +132,21 @@ def python_needs(names=GRADER_REQUIREMENTS) -> list[tuple[str, str, str]]:
     return found
 
 
-def check_python(python: str) -> None:
-    """A clear error when a pinned package does not support `python` (before any download)."""
+def _supports(spec: str, python: str) -> bool:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+    try:
+        return SpecifierSet(spec).contains(f"{python}.0")
+    except InvalidSpecifier:
+        return True
+
+
+def check_python(python: str) -> None:
+    """A clear error when a pinned package does not support `python` (before any download)."""
     if not re.fullmatch(r"3\.\d{1,2}", python):
         raise ValueError(f"--python should be a Python version such as {DEFAULT_PYTHON}, not {python!r}")
     for name, version, spec in python_needs():
-        try:
-            supported = SpecifierSet(spec).contains(f"{python}.0")
-        except InvalidSpecifier:
-            continue
-        if not supported:
+        if not _supports(spec, python):
             raise ValueError(f"{name} {version} needs Python {spec}, so a zip for Python {python} cannot hold it: pick a "
                              f"Gradescope base image with a newer Python (the README says which) and build for it")
 
