@@ -188,3 +188,15 @@ def test_a_plain_file_named_like_a_canvas_id_is_that_student_and_the_choice_is_w
     (only,) = find_submissions(tmp_path).submissions
     assert only.student == "12345" and only.notebook.name == "12345.ipynb"
     assert "2 submissions for this student; graded 12345.ipynb, not ann_12345_678_chapter2.ipynb" in only.problem
+
+
+def test_moodle_files_downloaded_without_folders_are_their_participants(tmp_path):
+    names = ["Ann Lee_77_assignsubmission_file_chapter2.ipynb", "Ann Lee_78_assignsubmission_file_chapter2.ipynb",
+             "Participant_79_assignsubmission_file_x.ipynb"]  # the last: Moodle's blind marking
+    (tmp_path / "in").mkdir()
+    students = students_of(tmp_path / "in", names, {names[0]: {"2.1": 2}})
+    assert sorted((s["student"], s["name"]) for s in students) == [
+        ("Participant 77", "Ann Lee"), ("Participant 78", "Ann Lee"), ("Participant 79", "Participant")]
+    write_batch_output(tmp_path / "out", students)
+    rows = {row[0]: row[4] for row in csv_rows(write_moodle(tmp_path / "out", now=NOW))[1:]}
+    assert rows == {"Participant 77": "2.00", "Participant 78": "0.00", "Participant 79": "0.00"}

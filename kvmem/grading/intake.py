@@ -4,6 +4,8 @@ Accepted, at the top of the folder:
 - `<student>.ipynb`, any case (`zoe.IPYNB`), and `<student>.ipynb.json` (some browsers' download);
 - Canvas downloads `<name>_<user id>_<submission id>_<file>.ipynb` (also `<name>_LATE_...`):
   the student is Canvas's user id (its gradebook's `ID` column), shown as `<name>`;
+- Moodle downloads not in folders, `<Full Name>_<n>_assignsubmission_file_<file>.ipynb`: the
+  student is `Participant <n>`, as for a folder (below);
 - one folder per student, any depth (Moodle: `<Full Name>_<n>_assignsubmission_file_/`: the
   student is `Participant <n>` (the grading worksheet's `Identifier`), shown as `<Full Name>`).
 Each student is known by the LMS's own unique identifier where the download name has one, so two
@@ -32,6 +34,8 @@ from pathlib import Path
 # Identifiers are ASCII digits only (\d would take any script's digits for an id).
 CANVAS = re.compile(r"^(?P<name>.+?)_(?:late_)?(?P<user_id>[0-9]+)_(?P<submission_id>[0-9]+)_(?P<file>.+)$", re.I)
 MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>[0-9]+)_assignsubmission_file_?$", re.I)
+# Moodle without "Download submissions in folders": the folder's name, then the file's
+MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<participant>[0-9]+)_assignsubmission_file_(?P<file>.+)$", re.I)
 SUFFIXES = (".ipynb.json", ".ipynb")
 MAX_DEPTH = 6
 
@@ -69,9 +73,13 @@ class Identity:
 
 
 def identity_of_file(stem: str) -> Identity:
-    """A Canvas download is its user id (named); any other file is its name."""
-    match = CANVAS.match(stem)
-    return Identity(match["user_id"], match["name"], "canvas") if match else Identity(stem, stem)
+    """A Canvas download is its user id, a Moodle download `Participant <n>` (both named); any
+    other file is its name."""
+    if match := MOODLE_FILE.match(stem):
+        return Identity(f"Participant {match['participant']}", match["name"], "moodle")
+    if match := CANVAS.match(stem):
+        return Identity(match["user_id"], match["name"], "canvas")
+    return Identity(stem, stem)
 
 
 def identity_of_folder(name: str) -> Identity:
