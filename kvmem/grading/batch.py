@@ -19,7 +19,7 @@ from pathlib import Path
 from .grade import SubmissionGrade, grade_submission, graded_exercises, hidden_checks, hidden_hash, notebook_hash, ungraded
 from .intake import Submission, find_submissions
 from .readback import Unreadable, read_regular_file
-from .reports import feedback_html, feedback_markdown, file_stem, make_folder, write_atomically, write_reports
+from .reports import feedback_html, feedback_markdown, file_stem, make_folder, who, write_atomically, write_reports
 from .sandbox import NO_SANDBOX_REASON, Limits, claim_uids, isolation_mode
 from .variant_ids import variant_id
 
@@ -129,7 +129,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
             for k, future in enumerate(as_completed(futures), 1):
                 grade = future.result()
                 done[grade.student] = grade
-                log(f"[{k}/{len(todo)}] {grade.student}: {grade.total:g}/{grade.max_total} ({grade.status}) "
+                log(f"[{k}/{len(todo)}] {who(grade)}: {grade.total:g}/{grade.max_total} ({grade.status}) "
                     f"{grade.seconds:.1f} s")
     finally:
         shutil.rmtree(base, ignore_errors=True)
