@@ -315,13 +315,19 @@ PAGE_STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:coll
               ".answer{white-space:pre-wrap;font-family:serif;max-width:60em}.flag{color:#a00}")
 
 
+def student_cell(answer: Answer) -> str:
+    """The student ID, and under it the name from the LMS download where there is one."""
+    named = answer.name and answer.name != answer.student
+    return _esc(answer.student) + (f"<br>{_esc(answer.name)}" if named else "")
+
+
 def exercise_page(exercise: str, answers: list[Answer], model: str = "") -> str:
     """One exercise: the rubric and the model answer, then every student's answer (all student
     text escaped)."""
     rubric = "".join(f"<li>{_esc(c)} ({p} point{'s' * (p != 1)})</li>" for c, p in answers[0].rubric)
     model = f"<h2>Model answer</h2><div class='answer'>{_esc(model)}</div>" if model else ""
     rows = "".join(
-        f"<tr><td>{_esc(a.student)}{f'<br>{_esc(a.name)}' if a.name and a.name != a.student else ''}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"
+        f"<tr><td>{student_cell(a)}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"
         f"<td class='answer'>{_esc(a.text)}</td><td class='flag'>{_esc('; '.join(a.flags))}</td>"
         f"<td>__ / {a.max_points}</td></tr>" for a in answers)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Exercise {_esc(exercise)}</title>"
