@@ -6,6 +6,7 @@ pip is pointed at no index and an unreachable proxy."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kvmem.grading.gradescope import (METADATA, SALT_FILE, build_zip, check_python, read_metadata, run, setup_sh,
+from kvmem.grading.gradescope import (DEFAULT_PYTHON, METADATA, SALT_FILE, build_zip, check_python, read_metadata, run, setup_sh,
                                       submission_users)
 from kvmem.grading.variant_ids import variant_id
 from kvmem.variants import BOOK, SHUFFLED
@@ -39,14 +40,17 @@ def offline() -> tuple[list[str], dict]:
     return [], env
 
 
-def set_up(archive: Path, root: Path) -> Path:
-    """ROOT with source/ (the zip) and venv/ made by setup.sh, offline."""
+def set_up(archive: Path, root: Path, python_folder: Path | None = None) -> Path:
+    """ROOT with source/ (the zip) and venv/ made by setup.sh, offline (with python_folder first
+    on PATH, as a base image's Python would be)."""
     (root / "source").mkdir(parents=True)
     with zipfile.ZipFile(archive) as z:
         z.extractall(root / "source")
     for script in ("setup.sh", "run_autograder"):
         os.chmod(root / "source" / script, 0o755)
     prefix, env = offline()
+    if python_folder:
+        env["PATH"] = f"{python_folder}:{env.get('PATH', '/usr/bin:/bin')}"
     result = subprocess.run([*prefix, "bash", str(root / "source" / "setup.sh")], capture_output=True, text=True,
                             env={**env, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_NO_APT": "1"}, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
@@ -331,3 +335,32 @@ def test_without_variants_the_metadata_is_not_read(fake_root):
     os.mkfifo(fake_root / METADATA)  # would block a reader that opened it naively
     result = run(fake_root)
     assert result["score"] == 9 and METADATA not in result["output"]  # the book's numbers, as the solution has
+
+
+def runnable_python(version: str) -> str | None:
+    """A python<version> on this machine that runs (on PATH, or one of pyenv's), or None."""
+    for candidate in [shutil.which(f"python{version}")] + sorted(
+            glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}"))):
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def test_the_default_zip_installs_offline_and_grades_on_the_python_of_the_base_image(tmp_path):
+    """The zip as the README builds it (wheels for Python 3.12, Ubuntu 24.04's python3), set up
+    with that Python first on PATH, network off; a student graded on their own variant."""
+    python = runnable_python(DEFAULT_PYTHON)
+    if python is None:
+        pytest.skip(f"no Python {DEFAULT_PYTHON} here to stand for the base image's")
+    (tmp_path / "salt.txt").write_text(SALT)
+    wheels = os.environ.get("KVMEM_WHEELS")
+    try:
+        archive = build_zip(2, tmp_path / "autograder.zip", salt_file=tmp_path / "salt.txt", student_id="sid",
+                            wheels_from=Path(wheels) if wheels else None)
+    except ValueError as err:
+        pytest.skip(f"no wheels for Python {DEFAULT_PYTHON} here: {str(err)[:200]}")
+    root = set_up(archive, tmp_path / "autograder", Path(python).parent)
+    assert Path(root / "venv" / "bin" / "python").resolve().name.startswith(f"python{DEFAULT_PYTHON}")
+    (root / METADATA).write_text(metadata(user(ALICE)))
+    results, stdout = grade(root, {EXPECTED: own_notebook(tmp_path, ALICE)})
+    assert results["score"] == 9 and f"graded on variant {variant_id(ALICE, SALT)}" in stdout
