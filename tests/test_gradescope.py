@@ -303,12 +303,21 @@ def test_metadata_ids_are_read_from_any_of_its_fields():
         submission_users({"users": [{"id": True}]}, "id")
 
 
-def test_a_missing_salt_in_the_zip_is_a_clear_message(fake_root, capsys):
+@pytest.mark.parametrize("salt, words", [(None, "cannot be opened (No such file"), ("link", "cannot be opened"),
+                                         ("  \n", "is empty"), ("huge", "larger than 1 MB")])
+def test_a_missing_or_broken_salt_in_the_zip_is_a_clear_message(fake_root, capsys, salt, words):
     (fake_root / METADATA).write_text(metadata(user(ALICE)))
-    (fake_root / "source" / SALT_FILE).unlink()
+    path = fake_root / "source" / SALT_FILE
+    path.unlink()
+    if salt == "link":
+        path.symlink_to(fake_root / METADATA)
+    elif salt == "huge":
+        path.write_text("x" * (2**20 + 1))
+    elif salt is not None:
+        path.write_text(salt)
     result = run(fake_root)
-    assert result["score"] == 0 and "build the zip again with --salt-file" in result["output"]
-    assert read_metadata(fake_root)["users"][0]["sid"] == ALICE
+    assert result["score"] == 0 and words in result["output"] and "build the zip again with --salt-file" in result["output"]
+    assert read_metadata(fake_root)["users"][0]["sid"] == ALICE  # the metadata was fine
 
 
 def test_a_fault_of_the_grader_still_writes_a_results_json_that_says_so(fake_root, capsys):

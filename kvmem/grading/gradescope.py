@@ -372,7 +372,7 @@ def student_id_of(value, where: str) -> str:
 def private_salt(source: Path) -> str:
     """The assignment's salt from the zip (private/salt.txt), or a ValueError saying why not."""
     try:
-        data = read_regular_file(source / SALT_FILE, 4096)
+        data = read_regular_file(source / SALT_FILE, 2**20)
     except Unreadable as err:
         raise ValueError(f"the zip's salt ({SALT_FILE}) {err}: build the zip again with --salt-file") from None
     words = data.decode("utf-8", "replace").split()
