@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -200,3 +201,20 @@ def test_moodle_files_downloaded_without_folders_are_their_participants(tmp_path
     write_batch_output(tmp_path / "out", students)
     rows = {row[0]: row[4] for row in csv_rows(write_moodle(tmp_path / "out", now=NOW))[1:]}
     assert rows == {"Participant 77": "2.00", "Participant 78": "0.00", "Participant 79": "0.00"}
+
+
+def test_a_student_folder_that_cannot_be_read_costs_that_student_only(tmp_path, monkeypatch):
+    (tmp_path / "Ann Lee_5_assignsubmission_file_").mkdir()
+    (tmp_path / "Bo Li_6_assignsubmission_file_").mkdir()
+    (tmp_path / "Bo Li_6_assignsubmission_file_" / "chapter2.ipynb").write_text("{}")
+    real_scandir = os.scandir
+
+    def scandir(path):  # as for a folder of mode 000 (root reads it anyway, so it is simulated)
+        if "Ann Lee" in str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = {s.student: s for s in find_submissions(tmp_path).submissions}
+    assert found["Participant 5"].notebook is None and "cannot be read (Permission denied)" in found["Participant 5"].problem
+    assert found["Participant 6"].notebook.name == "chapter2.ipynb"

@@ -125,7 +125,10 @@ def choose(notebooks: list[Path], assignment: str) -> tuple[Path, str]:
 def submission_in_folder(entry: Path, assignment: str) -> Submission:
     """The submission in one student's folder (see the choice rule above)."""
     student = identity_of_folder(readable_name(entry.name))
-    notebooks, refused = _notebooks_in(entry)
+    try:
+        notebooks, refused = _notebooks_in(entry)
+    except OSError as err:  # a folder this user may not read: that student only, not the batch
+        return submission(student, None, f"the folder cannot be read ({err.strerror or err})")
     if not notebooks and refused:
         return submission(student, refused[0], f"{readable_name(refused[0].name)} is a link or not a regular file", True)
     if not notebooks:
