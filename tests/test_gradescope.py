@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kvmem.grading.gradescope import (DEFAULT_PYTHON, METADATA, SALT_FILE, build_zip, check_python, read_metadata, run, setup_sh,
-                                      submission_users)
+from kvmem.grading.gradescope import (DEFAULT_PYTHON, METADATA, SALT_FILE, build_zip, check_python, read_metadata, run,
+                                      setup_sh, submission_users)
+from kvmem.grading.sandbox import can_isolate
 from kvmem.grading.variant_ids import variant_id
 from kvmem.variants import BOOK, SHUFFLED
 from test_autograder import GRADED, MASTER, master_cells, notebook, validate_gradescope_results
@@ -373,3 +374,17 @@ def test_the_default_zip_installs_offline_and_grades_on_the_python_of_the_base_i
     (root / METADATA).write_text(metadata(user(ALICE)))
     results, stdout = grade(root, {EXPECTED: own_notebook(tmp_path, ALICE)})
     assert results["score"] == 9 and f"graded on variant {variant_id(ALICE, SALT)}" in stdout
+
+
+def test_a_submission_cannot_read_the_salt(salted, tmp_path):
+    """A hostile notebook that puts the salt file's text into its error message: the sandbox has
+    no view of source/, and private/ is the grader's alone."""
+    if not can_isolate():
+        pytest.skip("needs the bubblewrap sandbox")
+    (salted / METADATA).write_text(metadata(user(ALICE)))
+    salt_file = salted / "source" / SALT_FILE
+    attack = f"raise RuntimeError('salt: ' + open({str(salt_file)!r}).read())" + GRADED
+    results, stdout = grade(salted, {EXPECTED: notebook(master_cells() + [attack])})
+    assert "FileNotFoundError" in results["output"] and "salt.txt" in results["output"]  # the attack ran, and failed
+    assert SALT not in json.dumps(results) + stdout
+    assert oct(salt_file.parent.stat().st_mode & 0o777) == "0o700"
