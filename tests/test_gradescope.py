@@ -256,14 +256,17 @@ HOSTILE = {  # what is at ROOT/submission_metadata.json -> words the message mus
     "not json": ("{users: [", "not valid JSON"),
     "not utf-8": (b"\xff\xfe{}", "not valid JSON"),
     "deeply nested": (nested(200_000), "not valid JSON"),
-    "a list": ("[1, 2]", "JSON list, not an object"),
+    "a list": ("[1, 2]", "holds a list, not an object"),
     "no users": (json.dumps({"users": []}), "lists no users"),
     "users not a list": (json.dumps({"users": "alice"}), "lists no users"),
-    "a user not an object": (json.dumps({"users": ["alice"]}), "user 1 in submission_metadata.json is a JSON str"),
+    "a user not an object": (json.dumps({"users": ["alice"]}), "user 1 in submission_metadata.json is a string, not an object"),
     "no sid": (json.dumps({"users": [{"email": "a@b.c", "name": "A"}]}), "'sid' of user 1"),
-    "sid a list": (metadata({**user("x"), "sid": ["alice"]}), "JSON list, not a string"),
+    "sid a list": (metadata({**user("x"), "sid": ["alice"]}), "'sid' of user 1 in submission_metadata.json is a list, not a string"),
     "sid empty": (metadata({**user("x"), "sid": "  "}), "is empty"),
     "sid too long": (metadata({**user("x"), "sid": "a" * 5000}), "5000 characters long"),
+    "sid an object": (metadata({**user("x"), "sid": {"a": 1}}), "is an object, not a string"),
+    "sid a float": (metadata({**user("x"), "sid": 1.5}), "is a number, not a string"),
+    "sid 5000 digits": ('{"users": [{"sid": ' + "9" * 5000 + "}]}", "not valid JSON"),
     "sid with a newline": (metadata({**user("x"), "sid": "alice\nbob"}), "control or invisible characters (alice\\nbob)"),
     "sid with a bidi override": (metadata({**user("x"), "sid": "alice\u202e"}), "control or invisible characters"),
     "sid with a NUL": (metadata({**user("x"), "sid": "al\x00ice"}), "control or invisible characters"),
@@ -300,7 +303,7 @@ def test_metadata_ids_are_read_from_any_of_its_fields():
     data = json.loads(metadata({"email": " Ada@Example.edu ", "id": 77, "name": "Ada\u202e", "sid": "s-1"}))
     assert submission_users(data, "email") == [("Ada@Example.edu", "Ada\\u202e")]  # the name shown escaped
     assert submission_users(data, "id") == [("77", "Ada\\u202e")] and submission_users(data, "sid")[0][0] == "s-1"
-    with pytest.raises(ValueError, match="JSON bool"):
+    with pytest.raises(ValueError, match="is true or false, not a string"):
         submission_users({"users": [{"id": True}]}, "id")
 
 

@@ -330,8 +330,17 @@ def read_metadata(root: Path) -> dict:
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ValueError(f"{METADATA} is not valid JSON ({type(err).__name__})") from None
     if not isinstance(metadata, dict):
-        raise ValueError(f"{METADATA} holds a JSON {type(metadata).__name__}, not an object")
+        raise ValueError(f"{METADATA} holds {json_type(metadata)}, not an object")
     return metadata
+
+
+def json_type(value) -> str:
+    """What a parsed JSON value is, in JSON's words."""
+    for kind, words in ((bool, "true or false"), (dict, "an object"), (list, "a list"), (str, "a string"),
+                        ((int, float), "a number")):
+        if isinstance(value, kind):
+            return words
+    return "null"
 
 
 def submission_users(metadata: dict, field: str = DEFAULT_ID_FIELD) -> list[tuple[str, str]]:
@@ -343,7 +352,7 @@ def submission_users(metadata: dict, field: str = DEFAULT_ID_FIELD) -> list[tupl
     found = []
     for k, user in enumerate(users[:100]):
         if not isinstance(user, dict):
-            raise ValueError(f"user {k + 1} in {METADATA} is a JSON {type(user).__name__}, not an object")
+            raise ValueError(f"user {k + 1} in {METADATA} is {json_type(user)}, not an object")
         student = student_id_of(user.get(field), f"the {field!r} of user {k + 1} in {METADATA}")
         name = user.get("name")
         if student not in (s for s, _ in found):
@@ -358,7 +367,7 @@ def student_id_of(value, where: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise ValueError(f"{where} is a JSON {type(value).__name__}, not a string")
+        raise ValueError(f"{where} is {json_type(value)}, not a string")
     value = value.strip()
     if not value:
         raise ValueError(f"{where} is empty")
