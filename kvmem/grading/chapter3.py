@@ -61,4 +61,12 @@ EXERCISES = [
         id="3.5", points=0, kind="experiment", name="plot_time_per_token",
         task="time the streaming update and the recomputation at several positions, and plot both",
     ),
+    Exercise(
+        id="3.6", points=0, kind="written", name="weighted_running_mean",
+        task="derive the recursive form of a weighted running mean from its batch form",
+        rubric=(("splits the last term off the batch sum: W_i m_i = W_{i-1} m_{i-1} + w_i x_i", 1),
+                ("rearranges to m_i = m_{i-1} + (w_i / W_i)(x_i - m_{i-1}) with W_i = W_{i-1} + w_i, "
+                 "and names the state: the mean m and the total weight W", 1),
+                ("checks w_j = 1: W_i = i + 1, so the step is 1/(i+1), the chapter's incremental form", 1)),
+    ),
 ]
