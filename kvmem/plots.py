@@ -322,6 +322,30 @@ def plot_ema_weights(ax, betas, i: int = 99):
     return ax
 
 
+def plot_bias_correction(ax, x: np.ndarray, beta: float):
+    """Lines: the cumulative average and the exponential average of a 1-D sequence x, with and
+    without bias correction, and the noise-free start-up curve 1 - beta^(i+1)."""
+    from .windows import ExponentialAverage
+    from .cumavg import CumulativeAverage
+
+    memories = {"cumavg": CumulativeAverage(), "raw": ExponentialAverage(beta),
+                "corrected": ExponentialAverage(beta, bias_correction=True)}
+    curves = {name: [] for name in memories}
+    for value in x:
+        for name, memory in memories.items():
+            memory.update([value], [value])
+            curves[name].append(memory.mem[0][0])
+    i = np.arange(len(x))
+    ax.plot(i, 1 - beta ** (i + 1), color="#999999", lw=1, label=f"1 - {beta}$^{{i+1}}$ (no noise)")
+    ax.plot(i, curves["cumavg"], ms=4, **_style("cumavg", markevery=10))
+    ax.plot(i, curves["raw"], ms=4, **(_style("ema", f"exponential, β = {beta}, uncorrected", markevery=10) | {"ls": ":"}))
+    ax.plot(i, curves["corrected"], ms=4, **_style("ema", f"exponential, β = {beta}, bias-corrected", markevery=10))
+    ax.set_xlabel("position i")
+    ax.set_ylabel("memory (the keys are near 1)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
 def plot_tracking(ax, result: dict):
     """Lines: cos(read, new topic) - cos(read, old topic) after each token; the shift is marked."""
     for name, curve in result["curves"].items():
