@@ -179,3 +179,19 @@ def test_an_overflow_inside_one_block_is_not_missed():
     got = kvmem.prefix_mean(x)
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, running_sum_means(x), rtol=1e-5, atol=2.5e37 * 1e-6)  # float32 rounding
+
+
+@pytest.mark.parametrize("n", [1, 2, 8, 30])
+def test_weights_read_off_the_recursion_telescope(n):
+    """Fig. 3.1: the weights the running mean gives every token at every step equal the product
+    (1/(j+1)) prod_{t=j+1}^{i} t/(t+1) of Theorem 3.2, computed exactly with fractions."""
+    from fractions import Fraction
+    from math import prod
+
+    from kvmem.plots import recursion_weights
+
+    weights = recursion_weights(n)
+    for i in range(n):
+        for j in range(n):
+            product = Fraction(1, j + 1) * prod((Fraction(t, t + 1) for t in range(j + 1, i + 1)), start=Fraction(1))
+            assert weights[i, j] == pytest.approx(float(product) if j <= i else 0.0, rel=1e-14, abs=0.0)
