@@ -6,7 +6,8 @@ import sys
 import time
 
 from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
-                        streaming_flat, trained_recall, tune_neural)
+                        streaming_flat, trained_recall, tune_neural,
+                        tune_sign_recall)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -17,6 +18,7 @@ BENCHMARKS = {
     "grading_throughput": grading_throughput,
     "chunkwise": chunkwise,
     "tune_neural": tune_neural,
+    "tune_sign_recall": tune_sign_recall,
     "trained_recall": trained_recall,
     "choosing": choosing,
 }
