@@ -26,6 +26,11 @@ def unit_norm(x: np.ndarray) -> np.ndarray:
     return x / norm if norm > 0 else x
 
 
+def unit_squares(x: np.ndarray) -> np.ndarray:
+    """phi(x) = (x * x) / ||x * x||: the squared entries, of length 1; even, phi(-x) = phi(x)."""
+    return unit_norm(x * x)
+
+
 FEATURE_MAPS = {"elu+1": elu_plus_one, "identity": identity, "unit": unit_norm}
 
 

@@ -451,3 +451,9 @@ def test_a_trained_first_layer_learns_what_no_linear_memory_can():
     fixed = kvmem.MLPMemory(d_hidden=16, theta=0.04, eta=0.0, output_scale=1.0, seed=0, train_first_layer=False)
     assert kvmem.experiments.sign_recall_curve(mlp, task, [1000])[0] >= 0.875
     assert kvmem.experiments.sign_recall_curve(fixed, task, [1000])[0] <= 0.625
+
+
+def test_unit_squares_is_even_and_of_length_one():
+    x = np.array([3.0, -4.0, 0.0])
+    np.testing.assert_allclose(kvmem.neural.unit_squares(x), np.array([9.0, 16.0, 0.0]) / np.hypot(9.0, 16.0))
+    np.testing.assert_array_equal(kvmem.neural.unit_squares(-x), kvmem.neural.unit_squares(x))
