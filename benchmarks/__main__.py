@@ -6,8 +6,7 @@ import sys
 import time
 
 from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
-                        streaming_flat, trained_recall, tune_neural)
-from benchmarks import chunk_sizes
+                        chunk_sizes, streaming_flat, trained_recall, tune_neural, tune_sign_recall)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -19,6 +18,7 @@ BENCHMARKS = {
     "chunkwise": chunkwise,
     "chunk_sizes": chunk_sizes,
     "tune_neural": tune_neural,
+    "tune_sign_recall": tune_sign_recall,
     "trained_recall": trained_recall,
     "choosing": choosing,
 }
