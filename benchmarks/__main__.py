@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
-                        chunk_sizes, streaming_flat, trained_recall, tune_neural, tune_sign_recall)
+from benchmarks import (choosing, chunk_sizes, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
+                        streaming_flat, trained_recall, tune_neural, tune_sign_recall)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
