@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from benchmarks import (choosing, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
-                        streaming_flat, trained_recall, tune_neural)
-from benchmarks import chunk_sizes
+from benchmarks import (choosing, chunk_sizes, chunkwise, cumavg_bandwidth, float32_accuracy, grading_throughput, scaling,
+                        streaming_flat, trained_recall, tune_neural, tune_sign_recall)
 from benchmarks.common import RESULTS, log
 
 BENCHMARKS = {
@@ -19,6 +18,7 @@ BENCHMARKS = {
     "chunkwise": chunkwise,
     "chunk_sizes": chunk_sizes,
     "tune_neural": tune_neural,
+    "tune_sign_recall": tune_sign_recall,
     "trained_recall": trained_recall,
     "choosing": choosing,
 }

@@ -43,7 +43,7 @@ def machine() -> dict:
 REPEATS = 7  # repetitions of every timing: the median is the estimate, min..max the spread
 
 
-def interleaved_times(functions: dict, repeat: int = REPEATS) -> tuple[dict, dict]:
+def interleaved_times(functions: dict, repeat: int = REPEATS, progress=None) -> tuple[dict, dict]:
     """(cpu, wall): seconds of each function, `repeat` times, timed in turn in one loop (a, b, a, b, ...).
 
     cpu is the estimator: time.process_time counts only the time this process ran, so other
@@ -59,6 +59,8 @@ def interleaved_times(functions: dict, repeat: int = REPEATS) -> tuple[dict, dic
             fn()
             wall[name].append(time.perf_counter() - wall_start)
             cpu[name].append(time.process_time() - cpu_start)
+        if progress is not None:
+            progress(len(cpu[next(iter(functions))]), cpu)
     return cpu, wall
 
 

@@ -14,6 +14,8 @@ benchmarks.common.interleaved_times); the wall-clock ratios are recorded beside 
 
 from __future__ import annotations
 
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -29,7 +31,12 @@ DTYPES = ("float64", "float32")
 TARGETS = {"narrow": 0.2, "wide": 0.4}
 
 
+def load_average() -> list[float]:
+    return [round(a, 2) for a in os.getloadavg()]
+
+
 def measure(shape, dtype) -> dict:
+    load_before = load_average()
     x = np.random.default_rng(0).random(shape).astype(dtype)
     out = np.empty_like(x)
     by_column = np.asfortranarray(x)  # the same numbers, each column contiguous
@@ -42,7 +49,10 @@ def measure(shape, dtype) -> dict:
         "prefix_mean": lambda: kvmem.prefix_mean(x, out=out),
         "cumsum": lambda: np.cumsum(x, axis=0, out=out),
         "cumsum_by_column": lambda: np.cumsum(by_column, axis=0, out=out_by_column),
-    })
+    }, progress=lambda k, cpu: log(f"    repetition {k}/{REPEATS}: copy {cpu['copy'][-1] * 1e3:.1f} ms, "
+                                   f"prefix_mean {cpu['prefix_mean'][-1] * 1e3:.1f} ms, "
+                                   f"cumsum {cpu['cumsum'][-1] * 1e3:.1f} ms, "
+                                   f"by column {cpu['cumsum_by_column'][-1] * 1e3:.1f} ms"))
     # out holds np.cumsum(x) from the last repetition: the two orders must give the same sums
     assert np.array_equal(out_by_column, out), "np.cumsum differs between the two memory orders"
     copy, cumavg, cumsum = (np.array(times[k]) for k in ("copy", "prefix_mean", "cumsum"))
@@ -61,6 +71,7 @@ def measure(shape, dtype) -> dict:
         "wall_ratio_to_copy": float(np.median(wall_ratios)), "wall_ratio_to_copy_spread": spread(wall_ratios),
         "cpu_seconds": {k: spread(v) for k, v in times.items()},
         "wall_seconds": {k: spread(v) for k, v in wall.items()},
+        "load_average_before": load_before, "load_average_after": load_average(),
     }
 
 
@@ -90,6 +101,8 @@ def main() -> dict:
     for shape_name, shape in SHAPES.items():
         for dtype in DTYPES:
             name = shape_name if dtype == "float64" else f"{shape_name}_{dtype}"
+            log(f"  {name} {shape}: {REPEATS} repetitions of copy, prefix_mean, cumsum, cumsum by column "
+                f"(load average {load_average()})")
             runs[name] = measure(shape, dtype)
             log(f"  {name} {shape}: ratio_to_copy = {runs[name]['ratio_to_copy']:.2f} "
                 f"(cumsum {runs[name]['cumsum_ratio_to_copy']:.2f})")
@@ -108,7 +121,9 @@ def main() -> dict:
         "note": "ratio_to_copy is for the narrow shape (524,288 positions of dimension 64, one "
                 "attention head), in float64; the other ratio_to_copy_* keys give float32 and the wide "
                 "shape (2,048 positions of dimension 16,384). Narrow rows are scanned in blocks of rows "
-                "side by side (kvmem.cumavg._prefix_mean_blocked); wide rows one whole row per step.",
+                "side by side (kvmem.cumavg._prefix_mean_blocked); wide rows one whole row per step. "
+                "The copy shares the memory bus with whatever else runs: read the ratios with the load "
+                "averages (machine: when the file was written; runs: before and after each shape).",
     }
     write_result("cumavg_bandwidth", result, fig)
     return result

@@ -36,6 +36,8 @@ STYLES = {
     "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
     "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),
     "window_average": dict(label="window average",         color="#ee3377", ls=":",  marker="+"),
+    "mlp_fixed":   dict(label="MLP, first layer fixed",    color="#6b6b00", ls="-.", marker="*"),
+    "delta_even":  dict(label="delta rule, squared keys",  color="#0f5e54", ls="--", marker="d"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).

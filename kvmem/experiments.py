@@ -321,6 +321,38 @@ def recall_samples(factories: dict[str, MemoryFactory], n_pairs, d: int = 32,
             for name, make in factories.items()}
 
 
+def sign_recall_accuracy(memory: Memory, directions: np.ndarray, fact_values: np.ndarray) -> float:
+    """Query +u_p and -u_p for every fact p: the fraction of reads nearest (by cosine) w_p among
+    all the facts' values (chance: 1 / number of facts)."""
+    hits = [nearest_value_hits(np.array([memory.read(sign * u) for u in directions]), fact_values)
+            for sign in (1.0, -1.0)]
+    return float(np.mean(hits))
+
+
+def sign_recall_curve(memory: Memory, task, checkpoints) -> np.ndarray:
+    """`sign_recall_accuracy` after the first c writes of a `tasks.sign_invariant_recall` task,
+    for each checkpoint c (increasing), writing the stream once."""
+    accuracy, written = [], 0
+    for c in checkpoints:
+        if c < written or c > len(task.keys):
+            raise ValueError(f"checkpoints must increase and stay within the {len(task.keys)} writes; got {list(checkpoints)}")
+        for key, value in zip(task.keys[written:c], task.values[written:c]):
+            memory.update(key, value)
+        written = c
+        accuracy.append(sign_recall_accuracy(memory, task.directions, task.fact_values))
+    return np.array(accuracy)
+
+
+def sign_recall_samples(factories: dict[str, MemoryFactory], n_facts: int, checkpoints, d: int = 32,
+                        seeds=range(30), noise: float = 0.1) -> dict[str, np.ndarray]:
+    """`sign_recall_curve` of each memory: one row per checkpoint, one column per seed."""
+    from .tasks import sign_invariant_recall
+
+    tasks_ = [sign_invariant_recall(n_facts, max(checkpoints), d, seed=s, noise=noise) for s in seeds]
+    return {name: np.array([sign_recall_curve(make(), task, checkpoints) for task in tasks_]).T
+            for name, make in factories.items()}
+
+
 def tune(make: Callable[..., Memory], grid: dict[str, list], n_pairs, d: int = 32,
          seeds=range(1000, 1010)) -> list[tuple[dict, float]]:
     """Every combination of the settings in `grid`, scored by make(**settings)'s recall accuracy

@@ -26,6 +26,11 @@ def unit_norm(x: np.ndarray) -> np.ndarray:
     return x / norm if norm > 0 else x
 
 
+def unit_squares(x: np.ndarray) -> np.ndarray:
+    """phi(x) = (x * x) / ||x * x||: the squared entries, of length 1; even, phi(-x) = phi(x)."""
+    return unit_norm(x * x)
+
+
 FEATURE_MAPS = {"elu+1": elu_plus_one, "identity": identity, "unit": unit_norm}
 
 
@@ -147,10 +152,13 @@ class MLPMemory(Memory):
     memory reads 0, as the matrix memories do, instead of a random function of the query that
     every write must first overcome. The defaults are the best of benchmarks/tune_neural.py with
     128 hidden units (associative recall, d = 32, keys of length sqrt(d)).
+    With train_first_layer=False only W2 and b2 are trained: the hidden units are then a fixed
+    random feature map, which separates what the trained first layer adds.
     """
 
     def __init__(self, d_hidden: int = 128, theta: float = 0.001, eta: float = 0.2,
-                 alpha: float = 0.0, steps: int = 1, seed: int = 0, output_scale: float = 0.0) -> None:
+                 alpha: float = 0.0, steps: int = 1, seed: int = 0, output_scale: float = 0.0,
+                 train_first_layer: bool = True) -> None:
         super().__init__()
         self.d_hidden = positive_int(d_hidden, "d_hidden")
         self.theta = float(theta)
@@ -162,6 +170,7 @@ class MLPMemory(Memory):
         self.output_scale = float(output_scale)
         if not (np.isfinite(self.output_scale) and self.output_scale >= 0):
             raise ValueError(f"output_scale must be a finite number >= 0; got {output_scale}")
+        self.trained = ("W1", "b1", "W2", "b2") if train_first_layer else ("W2", "b2")
         self.rng = np.random.default_rng(seed)
         self.params: dict | None = None
         self.momentum: dict | None = None
@@ -172,14 +181,15 @@ class MLPMemory(Memory):
             "W1": self.rng.normal(0, 1 / np.sqrt(d_k), (h, d_k)), "b1": np.zeros(h),
             "W2": self.rng.normal(0, self.output_scale / np.sqrt(h), (d_v, h)), "b2": np.zeros(d_v),
         }
-        self.momentum = {name: np.zeros_like(p) for name, p in self.params.items()}
+        self.momentum = {name: np.zeros_like(self.params[name]) for name in self.trained}
 
     def _update(self, key, value) -> None:
         if self.params is None:
             self._init_params(key.shape[0], value.shape[0])
         for _ in range(self.steps):
             _, grads = mlp_loss_and_gradients(self.params, key, value)
-            for name, g in grads.items():
+            for name in self.trained:
+                g = grads[name]
                 self.momentum[name] = self.eta * self.momentum[name] - self.theta * g
                 self.params[name] = (1 - self.alpha) * self.params[name] + self.momentum[name]
 

@@ -203,6 +203,48 @@ def recursive_update_animation(keys: np.ndarray, interval: int = 700):
                                     "way towards each new key; use the buttons to step i")
 
 
+def recursion_weights(n: int) -> np.ndarray:
+    """Row i: the weight of each token j <= i in m_i, read off the recursion itself.
+
+    Token j is fed in as the unit vector e_j (the impulse method of chapter 2), so the running
+    mean after step i is the vector of weights w_ij that the update has given every token.
+    """
+    from .cumavg import RunningMean
+
+    mean, rows = RunningMean(), []
+    for j in range(n):
+        mean.add(np.eye(n)[j])
+        rows.append(mean.mean.copy())
+    return np.array(rows)
+
+
+def plot_recursion_weights(ax, n: int = 8):
+    """Stacked bars: bar i splits m_i into the weights of tokens 0..i (token 0 at the bottom, in
+    the cumulative average's colour; the newest token hatched, on top)."""
+    weights = recursion_weights(n)
+    greys, newest = ["#dddddd", "#c4c4c4"], "#8c8c8c"
+    for i in range(n):
+        bottom = 0.0
+        for j in range(i + 1):
+            colour = COLORS["cumavg"] if j == 0 else newest if j == i else greys[j % 2]
+            ax.bar(i, weights[i, j], bottom=bottom, width=0.7, color=colour, edgecolor="white",
+                   hatch="//" if j == i and i > 0 else None, lw=0.8)
+            bottom += weights[i, j]
+        ax.text(i, weights[i, 0] / 2, f"1/{i + 1}", ha="center", va="center", fontsize=8, color="white")
+    ax.set_xticks(range(n))
+    ax.set_xlabel("step i")
+    ax.set_ylabel("weight of each token in $m_i$")
+    ax.set_ylim(0, 1.02)
+    ax.grid(False)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=COLORS["cumavg"], label="token 0"),
+                       Patch(facecolor=newest, edgecolor="white", hatch="//", label="newest token i"),
+                       Patch(color=greys[1], label="tokens in between")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
 #: One style per float32 summation method (Fig. 3.x and benchmarks/float32_accuracy.py).
 SUM_STYLES = {
     "naive sum":               dict(color="#d55e00", ls="-",  marker="o"),
@@ -277,6 +319,30 @@ def plot_ema_weights(ax, betas, i: int = 99):
     ax.set_yscale("log")
     ax.set_ylim(1e-6, 1)
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_bias_correction(ax, x: np.ndarray, beta: float):
+    """Lines: the cumulative average and the exponential average of a 1-D sequence x, with and
+    without bias correction, and the noise-free start-up curve 1 - beta^(i+1)."""
+    from .windows import ExponentialAverage
+    from .cumavg import CumulativeAverage
+
+    memories = {"cumavg": CumulativeAverage(), "raw": ExponentialAverage(beta),
+                "corrected": ExponentialAverage(beta, bias_correction=True)}
+    curves = {name: [] for name in memories}
+    for value in x:
+        for name, memory in memories.items():
+            memory.update([value], [value])
+            curves[name].append(memory.mem[0][0])
+    i = np.arange(len(x))
+    ax.plot(i, 1 - beta ** (i + 1), color="#999999", lw=1, label=f"1 - {beta}$^{{i+1}}$ (no noise)")
+    ax.plot(i, curves["cumavg"], ms=4, **_style("cumavg", markevery=10))
+    ax.plot(i, curves["raw"], ms=4, **(_style("ema", f"exponential, β = {beta}, uncorrected", markevery=10) | {"ls": ":"}))
+    ax.plot(i, curves["corrected"], ms=4, **_style("ema", f"exponential, β = {beta}, bias-corrected", markevery=10))
+    ax.set_xlabel("position i")
+    ax.set_ylabel("memory (the keys are near 1)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
 
 

@@ -52,6 +52,35 @@ def associative_recall(n_pairs: int, d: int, seed=0, orthogonal: bool = False,
     return PairsTask(key_norm * keys, unit_vectors(n_pairs, d, rng))
 
 
+class SignTask(NamedTuple):
+    keys: np.ndarray         # (n_writes, d): s u_p plus noise, for the fact p and the sign s of each write
+    values: np.ndarray       # (n_writes, d): w_p, the value of the fact written
+    facts: np.ndarray        # (n_writes,): which fact each write holds
+    directions: np.ndarray   # (n_facts, d): the key direction u_p of each fact, of length sqrt(d)
+    fact_values: np.ndarray  # (n_facts, d): the value w_p of each fact, of length 1
+
+
+def sign_invariant_recall(n_facts: int, n_writes: int, d: int, seed=0, noise: float = 0.1) -> SignTask:
+    """Facts whose value does not depend on the sign of their key: a task no linear memory can store.
+
+    Fact p has a key direction u_p (length sqrt(d)) and a value w_p (length 1). Each of the
+    n_writes writes picks a fact p and a sign s = +-1 at random and writes the key s u_p plus
+    Gaussian noise (standard deviation `noise` per entry) with the value w_p. A memory is then
+    asked for w_p with both queries +u_p and -u_p. A linear read obeys read(-q) = -read(q), so it
+    can answer at most one of the two.
+    """
+    rng = rng_from(seed)
+    n_facts, n_writes, d = positive_int(n_facts, "n_facts"), positive_int(n_writes, "n_writes"), positive_int(d, "d")
+    if not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0; got {noise}")
+    directions = np.sqrt(d) * unit_vectors(n_facts, d, rng)
+    fact_values = unit_vectors(n_facts, d, rng)
+    facts = rng.integers(n_facts, size=n_writes)
+    signs = rng.choice([-1.0, 1.0], size=n_writes)
+    keys = signs[:, None] * directions[facts] + rng.normal(0.0, noise, (n_writes, d))
+    return SignTask(keys, fact_values[facts], facts, directions, fact_values)
+
+
 def recall_cosines(memory: Memory, keys, values) -> np.ndarray:
     """Store every pair, then query with each key: cos(read(k_j), v_j) for every j."""
     keys, values = as_pair_sequences(keys, values)

@@ -14,7 +14,8 @@ from kvmem.grading.reports import file_stem, write_reports
 
 def write_batch_output(out: Path, students: list[dict], chapter: int = 2) -> list[SubmissionGrade]:
     """students: dicts with student, notebook (a path or None), status ("ok"), points
-    ({exercise id: points}, default 0) and why ({exercise id: justification})."""
+    ({exercise id: points}, default 0), why ({exercise id: justification}), and the name and
+    lms the intake read from a download name."""
     specs = graded_exercises(chapter)
     grades = []
     for s in students:
@@ -23,7 +24,8 @@ def write_batch_output(out: Path, students: list[dict], chapter: int = 2) -> lis
                                   [], why.get(ex.id)) for ex in specs]
         grade = SubmissionGrade(s["student"], s.get("status", "ok"), "", sum(r.points for r in results),
                                 sum(ex.points for ex in specs), results, chapter=chapter,
-                                notebook_sha256=notebook_hash(s.get("notebook")))
+                                notebook_sha256=notebook_hash(s.get("notebook")), name=s.get("name", ""),
+                                lms=s.get("lms", ""))
         grades.append(grade)
         record = {**grade.to_json(), "cache_key": "test", "hidden": None,
                   "notebook": str(s["notebook"]) if s.get("notebook") else None}

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -310,7 +311,8 @@ def hostile_folder(root: Path) -> dict:
     (submissions / "link_to_shadow.ipynb").symlink_to("/etc/shadow")
     os.mkfifo(submissions / "fifo.ipynb")
     (submissions / "README.txt").write_text("not a notebook")
-    expected.update({"zoe": (FULL, "ok"), "yan": (FULL, "ok"), "smithjohn": (FULL, "ok"), "dup": (FULL, "ok"),
+    # a Canvas download is its user id (12345)
+    expected.update({"zoe": (FULL, "ok"), "yan": (FULL, "ok"), "12345": (FULL, "ok"), "dup": (FULL, "ok"),
                      "two": (FULL, "ok"), "long" * 60: (FULL, "ok"), "caf\ufffd": (FULL, "ok"),
                      "link_to_solution": (0, "invalid-notebook"), "link_to_shadow": (0, "invalid-notebook"),
                      "fifo": (0, "invalid-notebook")})
@@ -332,13 +334,43 @@ def leftovers() -> list[str]:
     return found
 
 
+def boot_ticks() -> int:
+    """Now, in clock ticks since boot: the unit of a process's start time in /proc/PID/stat."""
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def sandboxed_processes(since: int, until: int) -> list[str]:
+    """'PID command line' of every process that started between the two times (boot_ticks) and
+    runs in a sandbox of this checkout's grader: its mount namespace has this checkout's runner.py
+    at /sandbox/runner.py (mountinfo gives the source as a path on its file system, hence the
+    suffix). Graders of other checkouts, running at the same time, mount their own runner.py;
+    a process a submission started, detached or not, stays in its sandbox's mount namespace."""
+    runner = os.path.realpath(ROOT / "kvmem" / "grading" / "runner.py")
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            started = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
+            if not since <= started <= until:
+                continue
+            mounts = [line.split() for line in (proc / "mountinfo").read_text().splitlines()]
+            if any(m[4] == "/sandbox/runner.py" and runner.endswith(m[3]) and m[3].endswith("/runner.py") for m in mounts):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                found.append(f"{proc.name} {command}")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we looked
+    return found
+
+
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     folder = hostile_folder(tmp_path_factory.mktemp("hostile"))
     before_batch = set(leftovers())
+    started = boot_ticks()
     result = subprocess.run(readme_command(folder), capture_output=True, text=True, timeout=900)
+    ended = boot_ticks()
     results = json.loads((folder["out"] / "results.json").read_text()) if result.returncode == 0 else {"submissions": []}
     return {**folder, "returncode": result.returncode, "log": result.stderr, "leftovers_before": before_batch,
+            "ticks": (started, ended),
             "grades": {g["student"]: g for g in results["submissions"]}, "results": results}
 
 
@@ -415,14 +447,34 @@ def test_nothing_a_submission_wrote_survives_the_batch(batch):
 
 @needs_sandbox
 def test_no_process_of_a_submission_survives_the_batch(batch):
-    running = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"/sandbox/runner.py" in cmdline.read_bytes() or b"sleep\x00300" in cmdline.read_bytes():
-                running.append(cmdline.parent.name)
-        except OSError:
-            continue
+    """Only this batch's processes count, not those of graders other people run on the machine
+    at the same time: see sandboxed_processes."""
+    running = sandboxed_processes(*batch["ticks"])
     assert not running, f"processes of submissions still running: {running}"
+
+
+@needs_sandbox
+def test_a_surviving_sandboxed_process_would_be_found():
+    """The check above can fail: a process left running in a sandbox that mounts this checkout's
+    runner.py, started inside the time window, is found; the same process is not found by a
+    window that ends before it started."""
+    from kvmem.grading.sandbox import _system_binds
+
+    started = boot_ticks()
+    survivor = subprocess.Popen(["bwrap", "--unshare-all", "--die-with-parent", "--new-session", *_system_binds(),
+                                 "--ro-bind", str(ROOT / "kvmem" / "grading" / "runner.py"), "/sandbox/runner.py",
+                                 "--proc", "/proc", "--dev", "/dev", "sleep", "60"])
+    try:
+        for _ in range(100):  # until bubblewrap has started sleep in the sandbox
+            found = sandboxed_processes(started, boot_ticks())
+            if any("sleep 60" in p for p in found):
+                break
+            time.sleep(0.05)
+        assert any("sleep 60" in p for p in found), found
+        assert not any("sleep 60" in p for p in sandboxed_processes(0, started - 1))
+    finally:
+        survivor.kill()
+        survivor.wait()
 
 
 def test_feedback_says_what_went_wrong_without_the_solution(batch):

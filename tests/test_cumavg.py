@@ -138,10 +138,10 @@ def running_sum_means(x: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, d", [(1, 64), (31, 64), (32, 64), (2048, 64), (2081, 64), (4096, 64),
-                                  (9000, 64), (40_000, 3), (5000, 2047)])
+@pytest.mark.parametrize("n, d", [(1, 64), (31, 64), (32, 64), (2048, 64), (2081, 64), (8192, 64),
+                                  (16_384, 64), (16_417, 64), (40_000, 64), (40_000, 3), (5000, 2047)])
 def test_blocked_prefix_mean_across_chunks_and_blocks(n, d, dtype):
-    """Lengths around the block (32 rows) and chunk sizes (1 MiB: 2,048 float64 or 4,096 float32
+    """Lengths around the block (32 rows) and chunk sizes (4 MiB: 8,192 float64 or 16,384 float32
     rows of dimension 64), partial last chunks included."""
     x = np.random.default_rng(n + d).normal(size=(n, d)).astype(dtype)
     got = kvmem.prefix_mean(x)
@@ -179,3 +179,32 @@ def test_an_overflow_inside_one_block_is_not_missed():
     got = kvmem.prefix_mean(x)
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, running_sum_means(x), rtol=1e-5, atol=2.5e37 * 1e-6)  # float32 rounding
+
+
+@pytest.mark.parametrize("n", [1, 2, 8, 30])
+def test_weights_read_off_the_recursion_telescope(n):
+    """Fig. 3.1: the weights the running mean gives every token at every step equal the product
+    (1/(j+1)) prod_{t=j+1}^{i} t/(t+1) of Theorem 3.2, computed exactly with fractions."""
+    from fractions import Fraction
+    from math import prod
+
+    from kvmem.plots import recursion_weights
+
+    weights = recursion_weights(n)
+    for i in range(n):
+        for j in range(n):
+            product = Fraction(1, j + 1) * prod((Fraction(t, t + 1) for t in range(j + 1, i + 1)), start=Fraction(1))
+            assert weights[i, j] == pytest.approx(float(product) if j <= i else 0.0, rel=1e-14, abs=0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_float32_prefix_means_of_a_long_stream_stay_accurate(seed):
+    """3 million float32 numbers in [0, 1) (one column: chunks of 1,048,576 rows, a partial
+    last chunk): every prefix mean within 3e-6 of the float64 running sum's. The blocks keep the
+    additions onto the large running total few; a plain float32 running sum, or the partial last
+    chunk summed as one chain, is off by 4e-6 to 1.2e-5 somewhere on these streams."""
+    x = np.random.default_rng(seed).random((3_000_000, 1), dtype=np.float32)
+    reference = np.cumsum(x[:, 0], dtype=np.float64) / np.arange(1, x.shape[0] + 1)
+    got = kvmem.prefix_mean(x)[:, 0]
+    assert got.dtype == np.float32
+    assert np.max(np.abs(got - reference) / reference) < 3e-6

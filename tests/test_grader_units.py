@@ -274,7 +274,10 @@ def test_intake_maps_lms_names_and_lists_what_it_skips(tmp_path):
     (tmp_path / "empty").mkdir()
     intake = find_submissions(tmp_path)
     found = {s.student: s for s in intake.submissions}
-    assert set(found) == {"zoe", "yan", "smithjohn", "kim", "Ada Lovelace", "empty"}
+    # LMS downloads are keyed by the LMS's own identifier, and keep the name to show
+    assert set(found) == {"zoe", "yan", "12345", "1", "Participant 4242", "empty"}
+    assert [(found[k].name, found[k].lms) for k in ("12345", "1", "Participant 4242", "zoe")] == \
+        [("smithjohn", "canvas"), ("kim", "canvas"), ("Ada Lovelace", "moodle"), ("zoe", "")]
     assert found["empty"].notebook is None and "no notebook" in found["empty"].problem
     assert intake.skipped == [("notes.pdf", "not a notebook (.ipynb)")]
 

@@ -265,3 +265,21 @@ def test_an_unreadable_manual_file_is_a_clear_error_and_is_not_overwritten(cours
     with pytest.raises(ValueError, match="lacks the column"):
         write_manual(course["out"], course["solutions"])
     assert bad.read_text(encoding="utf-8") == "just some notes\n"
+
+
+def test_two_students_with_the_same_name_are_two_rows_and_get_their_own_points(course):
+    """Moodle students keyed by participant (as the intake keys them), both named Jane Doe."""
+    first = save(course, "first", answered(course["handout"], "Every weight stays 1/(i+1)."))
+    second = save(course, "second", answered(course["handout"], "Old tokens fade away."))
+    rows = run(course, [{"student": "Participant 11", "name": "Jane Doe", "lms": "moodle", "notebook": first},
+                        {"student": "Participant 12", "name": "Jane Doe", "lms": "moodle", "notebook": second}])
+    written = {k[0]: r for k, r in rows.items() if k[1:] == ("Exercise 2.97", "written")}
+    assert {k: (r["Name"], r["Answer"]) for k, r in written.items()} == {
+        "Participant 11": ("Jane Doe", "Every weight stays 1/(i+1)."), "Participant 12": ("Jane Doe", "Old tokens fade away.")}
+    page = (course["out"] / "manual" / "2.97.html").read_text()
+    assert page.count("Participant 1") == 2 and page.count("<br>Jane Doe") == 2
+    path = ta_fills(course, {("Participant 11", "Exercise 2.97", "written"): "2",
+                             ("Participant 12", "Exercise 2.97", "written"): "0"})
+    merged = merge_manual(course["out"], path, course["solutions"])
+    assert merged.points[("Participant 11", "2.97", "written")] == 2 and merged.points[("Participant 12", "2.97", "written")] == 0
+    assert not merged.problems

@@ -367,3 +367,93 @@ def test_mlp_gradients_match_autograd():
     assert value_by_hand == pytest.approx(float(loss(memory.params)), rel=1e-12)
     for name in ("W1", "b1", "W2", "b2"):
         np.testing.assert_allclose(grads[name], expected[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_sign_invariant_recall_writes_each_fact_under_both_signs_with_one_value():
+    task = kvmem.tasks.sign_invariant_recall(5, 400, 8, seed=3, noise=0.0)
+    np.testing.assert_allclose(np.linalg.norm(task.directions, axis=1), np.sqrt(8))
+    np.testing.assert_allclose(task.values, task.fact_values[task.facts])
+    signs = np.sum(task.keys * task.directions[task.facts], axis=1) / 8  # +1 or -1 with no noise
+    np.testing.assert_allclose(np.abs(signs), 1.0)
+    assert 0.4 < np.mean(signs > 0) < 0.6
+    noisy = kvmem.tasks.sign_invariant_recall(5, 400, 8, seed=3, noise=0.1)
+    residual = np.abs(noisy.keys) - np.abs(task.directions[noisy.facts])
+    assert np.std(residual) == pytest.approx(0.1, rel=0.1)
+    with pytest.raises(ValueError, match="noise"):
+        kvmem.tasks.sign_invariant_recall(5, 10, 8, noise=-1.0)
+
+
+class _FixedRead(kvmem.Memory):
+    """A memory that reads read(q) for a given function: to test the accuracy measure alone."""
+
+    def __init__(self, read):
+        super().__init__()
+        self._read = read
+
+    def _update(self, key, value):
+        pass
+
+    def read(self, query):
+        return self._read(query)
+
+    def _state(self):
+        return {}
+
+
+def test_no_linear_read_answers_both_signs_but_a_sign_blind_one_can():
+    """read(-q) = -read(q): of +u_p and -u_p at most one is nearest w_p, so accuracy <= 1/2."""
+    rng = np.random.default_rng(5)
+    task = kvmem.tasks.sign_invariant_recall(6, 10, 8, seed=5)
+    for _ in range(50):
+        M = rng.normal(size=(8, 8))
+        assert kvmem.experiments.sign_recall_accuracy(_FixedRead(lambda q: M @ q), task.directions,
+                                                      task.fact_values) <= 0.5
+    # the matrix that stores every fact under +u_p answers exactly the + half
+    store = task.fact_values.T @ np.linalg.pinv(task.directions.T)
+    assert kvmem.experiments.sign_recall_accuracy(_FixedRead(lambda q: store @ q), task.directions,
+                                                  task.fact_values) == 0.5
+    # a read that depends on |u_p . q| only answers both
+    oracle = _FixedRead(lambda q: task.fact_values[np.argmax(np.abs(task.directions @ q))])
+    assert kvmem.experiments.sign_recall_accuracy(oracle, task.directions, task.fact_values) == 1.0
+
+
+def test_sign_recall_curve_reads_after_each_checkpoint():
+    task = kvmem.tasks.sign_invariant_recall(4, 50, 8, seed=1)
+    memory = kvmem.DeltaRule(beta=1.0)
+    curve = kvmem.experiments.sign_recall_curve(memory, task, [10, 50])
+    assert memory.count == 50 and curve.shape == (2,) and np.all(curve <= 0.5)
+    with pytest.raises(ValueError, match="checkpoints must increase"):
+        kvmem.experiments.sign_recall_curve(kvmem.DeltaRule(), task, [20, 10])
+
+
+def test_mlp_with_a_fixed_first_layer_is_the_delta_rule_on_its_features():
+    """W2 and b2 follow the delta rule with beta = 2 theta on the features [tanh(W1 k + b1); 1]."""
+    rng = np.random.default_rng(11)
+    keys, values = rng.normal(size=(20, 4)), rng.normal(size=(20, 3))
+    mlp = kvmem.MLPMemory(d_hidden=6, theta=0.02, eta=0.0, seed=2, train_first_layer=False)
+    mlp._init_params(4, 3)
+    W1, b1 = mlp.params["W1"].copy(), mlp.params["b1"].copy()
+    delta = kvmem.DeltaRule(beta=0.04, phi=lambda k: np.append(np.tanh(W1 @ k + b1), 1.0))
+    kvmem.run(mlp, keys, values)
+    kvmem.run(delta, keys, values)
+    np.testing.assert_array_equal(mlp.params["W1"], W1)
+    np.testing.assert_array_equal(mlp.params["b1"], b1)
+    np.testing.assert_allclose(np.column_stack([mlp.params["W2"], mlp.params["b2"]]), delta.W, rtol=1e-10, atol=1e-12)
+    with_momentum = kvmem.MLPMemory(d_hidden=6, eta=0.5, train_first_layer=False)
+    kvmem.run(with_momentum, keys, values)
+    assert set(with_momentum.state) == {"W1", "b1", "W2", "b2", "S_W2", "S_b2"}
+
+
+def test_a_trained_first_layer_learns_what_no_linear_memory_can():
+    """On 4 sign-invariant facts the MLP (16 hidden units) ends far above 1/2 after 1,000 writes."""
+    task = kvmem.tasks.sign_invariant_recall(4, 1000, 32, seed=7)
+    mlp = kvmem.MLPMemory(d_hidden=16, theta=0.04, eta=0.0, output_scale=1.0, seed=0)
+    fixed = kvmem.MLPMemory(d_hidden=16, theta=0.04, eta=0.0, output_scale=1.0, seed=0, train_first_layer=False)
+    assert kvmem.experiments.sign_recall_curve(mlp, task, [1000])[0] >= 0.875
+    assert kvmem.experiments.sign_recall_curve(fixed, task, [1000])[0] <= 0.625
+
+
+def test_unit_squares_is_even_and_of_length_one():
+    x = np.array([3.0, -4.0, 0.0])
+    np.testing.assert_allclose(kvmem.neural.unit_squares(x), np.array([9.0, 16.0, 0.0]) / np.hypot(9.0, 16.0))
+    np.testing.assert_array_equal(kvmem.neural.unit_squares(-x), kvmem.neural.unit_squares(x))

@@ -250,3 +250,18 @@ def test_no_variant_has_the_books_answer(exercise_id):
     book = INDEPENDENT[exercise_id](*variant(exercise_id, ""))
     same = [k for k in range(300) if judge(exercise, book, student_id=f"student{k}-{k:06x}")[0]]
     assert not same, f"students with the book's answer: {same}"
+
+
+def test_two_moodle_students_with_the_same_name_are_two_students_with_their_own_variants(tmp_path):
+    """Variant IDs are made from the LMS's identifier (Moodle: `Participant <n>`), not the name."""
+    folder = tmp_path / "submissions"
+    ids = {p: variant_id(f"Participant {p}", SALT) for p in ("101", "102")}
+    assert not np.array_equal(variant("2.2", ids["101"])[0], variant("2.2", ids["102"])[0])
+    for participant, vid in ids.items():
+        (folder / f"Jane Doe_{participant}_assignsubmission_file_").mkdir(parents=True)
+        student_notebook(folder / f"Jane Doe_{participant}_assignsubmission_file_" / MASTER.name, vid, right_letter(vid))
+    grades = grade_folder(folder, 2, tmp_path / "out", workers=2, log=lambda m: None, salt=SALT)
+    assert sorted(g.student for g in grades) == ["Participant 101", "Participant 102"]
+    for grade in grades:
+        assert grade.name == "Jane Doe" and grade.variant_id == ids[grade.student.split()[1]]
+        assert grade.total == grade.max_total and not grade.id_mismatch, grade.detail

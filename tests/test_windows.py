@@ -199,3 +199,16 @@ def test_float32_weighted_window_is_exact_at_a_million_positions():
     expected[1] = (0.3 * x64[0] + 0.6 * x64[1]) / 0.9
     expected[2:] = w[0] * x64[:-2] + w[1] * x64[1:-1] + w[2] * x64[2:]
     assert (np.abs(got - expected) / np.spacing(expected.astype(np.float32))).max() <= 1.0
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.99])
+def test_bias_corrected_ema_is_the_incremental_update_with_a_step_that_settles(beta):
+    """Chapter 4: Mem_i / (1 - beta^(i+1)) = previous + (1 - beta) / (1 - beta^(i+1)) (x_i - previous),
+    the recursion of chapter 3 with another step, checked against ExponentialAverage."""
+    x = np.random.default_rng(3).normal(size=(40, 3))
+    memory = kvmem.ExponentialAverage(beta, bias_correction=True)
+    mem = np.full(3, 123.0)  # any start: the first step is 1
+    for i in range(len(x)):
+        memory.update(x[i], x[i])
+        mem = mem + (1 - beta) / (1 - beta ** (i + 1)) * (x[i] - mem)
+        np.testing.assert_allclose(memory.mem[0], mem, rtol=1e-12, atol=1e-12)

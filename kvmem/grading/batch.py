@@ -19,7 +19,7 @@ from pathlib import Path
 from .grade import SubmissionGrade, grade_submission, graded_exercises, hidden_checks, hidden_hash, notebook_hash, ungraded
 from .intake import Submission, find_submissions
 from .readback import Unreadable, read_regular_file
-from .reports import feedback_html, feedback_markdown, file_stem, make_folder, write_atomically, write_reports
+from .reports import feedback_html, feedback_markdown, file_stem, make_folder, who, write_atomically, write_reports
 from .sandbox import NO_SANDBOX_REASON, Limits, claim_uids, isolation_mode
 from .variant_ids import variant_id
 
@@ -96,7 +96,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
         previous = None if force else load_previous(results_dir / f"{file_stem(submission.student)}.json",
                                                     submission.student, keys[submission.student])
         if previous:
-            done[submission.student] = previous
+            done[submission.student] = named(previous, submission)
         else:
             todo.append(submission)
     workers = workers or os.cpu_count() or 1
@@ -129,7 +129,7 @@ def grade_folder(submissions: Path, chapter: int, out: Path, hidden: Path | None
             for k, future in enumerate(as_completed(futures), 1):
                 grade = future.result()
                 done[grade.student] = grade
-                log(f"[{k}/{len(todo)}] {grade.student}: {grade.total:g}/{grade.max_total} ({grade.status}) "
+                log(f"[{k}/{len(todo)}] {who(grade)}: {grade.total:g}/{grade.max_total} ({grade.status}) "
                     f"{grade.seconds:.1f} s")
     finally:
         shutil.rmtree(base, ignore_errors=True)
@@ -143,10 +143,17 @@ def grade_safely(submission: Submission, chapter: int, limits: Limits, base: Pat
                  salt: str = "") -> SubmissionGrade:
     """The grade of one submission; a fault of the grader on it becomes status grader-error."""
     try:
-        return _grade_one(submission, chapter, limits, base, uid, hidden_cases, salt)
+        grade = _grade_one(submission, chapter, limits, base, uid, hidden_cases, salt)
     except Exception as err:
-        return ungraded(submission.student, chapter, "grader-error", f"{type(err).__name__}: {str(err)[:300]}",
-                        isolation=isolation_mode())
+        grade = ungraded(submission.student, chapter, "grader-error", f"{type(err).__name__}: {str(err)[:300]}",
+                         isolation=isolation_mode())
+    return named(grade, submission)
+
+
+def named(grade: SubmissionGrade, submission: Submission) -> SubmissionGrade:
+    """The grade with the student's name and LMS as the intake read them from the download name."""
+    grade.name, grade.lms = submission.name, submission.lms
+    return grade
 
 
 def _grade_one(submission: Submission, chapter: int, limits: Limits, base: Path, uid, hidden_cases,

@@ -60,4 +60,12 @@ EXERCISES = [
         id="4.6", points=0, kind="experiment", name="plot_topic_shift",
         task="plot how fast exponential averages with three values of beta follow a topic shift",
     ),
+    Exercise(
+        id="4.7", points=0, kind="written", name="effective_window",
+        task="derive why 1/(1 - beta) is the effective window of an exponential average",
+        rubric=(("unrolls the recursion to the weight (1 - beta) beta^j of x_{i-j}, and matches the newest "
+                 "weight 1 - beta with a window's 1/n_c to get n_c = 1/(1 - beta)", 1),
+                ("sums the geometric series: the newest n tokens weigh 1 - beta^n", 1),
+                ("takes the limit: beta^(1/(1 - beta)) = exp(ln beta / (1 - beta)) tends to 1/e, so about 63%", 1)),
+    ),
 ]

@@ -49,4 +49,14 @@ EXERCISES = [
         id="6.5", points=0, kind="experiment", name="plot_delta_capacity",
         task="measure and plot the recall of the delta rule against the number of pairs",
     ),
+    Exercise(
+        id="6.6", points=0, kind="written", name="mlp_memory_gradient",
+        task="derive the gradients of an MLP memory's recall loss and explain why a zero output layer "
+             "leaves the first layer unchanged at the first write",
+        rubric=(("output layer: dl/dW2 = e a^T and dl/db2 = e, with e = 2 (M(k) - v)", 1),
+                ("first layer by the chain rule: delta = (W2^T e) * (1 - a^2) (tanh' = 1 - tanh^2), "
+                 "dl/dW1 = delta k^T, dl/db1 = delta", 1),
+                ("W2 = 0 gives delta = 0, so W1 and b1 do not move at the first write; afterwards their gradient "
+                 "is only as large as W2, so the first layer learns only once the output layer has grown", 1)),
+    ),
 ]

@@ -79,7 +79,7 @@ def write_exports(args) -> None:
         print(f"wrote {write_canvas(args.out, args.lms_assignment or assignment_name(args.chapter), args.lms_points, totals=totals)}",
               file=sys.stderr)
     elif args.lms == "moodle":
-        print(f"wrote {write_moodle(args.out, args.lms_points, totals=totals, submissions=args.submissions)}", file=sys.stderr)
+        print(f"wrote {write_moodle(args.out, args.lms_points, totals=totals)}", file=sys.stderr)
 
 
 def main(argv=None) -> int:

@@ -56,6 +56,8 @@ class SubmissionGrade:
     variant_id: str = ""        # the STUDENT_ID whose numbers were graded ("" : the book's)
     recorded_id: str | None = None  # the STUDENT_ID the notebook holds
     id_mismatch: bool = False   # the notebook's STUDENT_ID is not the student's variant ID
+    name: str = ""              # the student's name as the LMS download gives it ("" : the ID itself)
+    lms: str = ""               # where the student ID comes from: "canvas" (user id), "moodle" (participant), ""
 
     def to_json(self) -> dict:
         return asdict(self)

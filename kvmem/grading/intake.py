@@ -3,9 +3,13 @@
 Accepted, at the top of the folder:
 - `<student>.ipynb`, any case (`zoe.IPYNB`), and `<student>.ipynb.json` (some browsers' download);
 - Canvas downloads `<name>_<user id>_<submission id>_<file>.ipynb` (also `<name>_LATE_...`):
-  the student is `<name>`;
-- one folder per student, any depth (Moodle: `<Full Name>_<id>_assignsubmission_file_/`: the
-  student is `<Full Name>`).
+  the student is Canvas's user id (its gradebook's `ID` column), shown as `<name>`;
+- Moodle downloads not in folders, `<Full Name>_<n>_assignsubmission_file_<file>.ipynb`: the
+  student is `Participant <n>`, as for a folder (below);
+- one folder per student, any depth (Moodle: `<Full Name>_<n>_assignsubmission_file_/`: the
+  student is `Participant <n>` (the grading worksheet's `Identifier`), shown as `<Full Name>`).
+Each student is known by the LMS's own unique identifier where the download name has one, so two
+students with the same name are never taken for one; the name is kept for people to read.
 
 Choice rules (written in the README and in the student's feedback):
 - a folder holding several notebooks: the one whose name contains the assignment's file name
@@ -20,24 +24,30 @@ Symlinks and anything that is not a regular file or folder are refused (status
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CANVAS = re.compile(r"^(?P<name>[^_]+)_(?:late_)?\d+_\d+_.+$", re.I)
-MOODLE = re.compile(r"^(?P<name>.+?)_\d+_assignsubmission_file_?$", re.I)
+# Identifiers are ASCII digits only (\d would take any script's digits for an id).
+CANVAS = re.compile(r"^(?P<name>.+?)_(?:late_)?(?P<user_id>[0-9]+)_(?P<submission_id>[0-9]+)_(?P<file>.+)$", re.I)
+MOODLE = re.compile(r"^(?P<name>.+?)_(?P<participant>[0-9]+)_assignsubmission_file_?$", re.I)
+# Moodle without "Download submissions in folders": the folder's name, then the file's
+MOODLE_FILE = re.compile(r"^(?P<name>.+?)_(?P<participant>[0-9]+)_assignsubmission_file_(?P<file>.+)$", re.I)
 SUFFIXES = (".ipynb.json", ".ipynb")
 MAX_DEPTH = 6
 
 
 @dataclass(frozen=True)
 class Submission:
-    student: str
+    student: str            # unique in the class: the LMS's identifier, else the file's or folder's name
     notebook: Path | None   # None: no notebook to grade (see problem)
     problem: str = ""
     refused: bool = False   # a symlink or special file: invalid-notebook
+    name: str = ""          # the name to show ("" : the student ID itself)
+    lms: str = ""           # where the identifier comes from: "canvas", "moodle" or ""
 
 
 @dataclass
@@ -55,14 +65,31 @@ def notebook_stem(name: str) -> str | None:
     return None
 
 
-def student_of_file(stem: str) -> str:
-    match = CANVAS.match(stem)
-    return match["name"] if match else stem
+@dataclass(frozen=True)
+class Identity:
+    student: str    # the key (see Submission)
+    name: str
+    lms: str = ""
 
 
-def student_of_folder(name: str) -> str:
+def identity_of_file(stem: str) -> Identity:
+    """A Canvas download is its user id, a Moodle download `Participant <n>` (both named); any
+    other file is its name."""
+    if match := MOODLE_FILE.match(stem):
+        return Identity(f"Participant {match['participant']}", match["name"], "moodle")
+    if match := CANVAS.match(stem):
+        return Identity(match["user_id"], match["name"], "canvas")
+    return Identity(stem, stem)
+
+
+def identity_of_folder(name: str) -> Identity:
+    """A Moodle download folder is `Participant <n>` (named); any other folder is its name."""
     match = MOODLE.match(name)
-    return match["name"] if match else name
+    return Identity(f"Participant {match['participant']}", match["name"], "moodle") if match else Identity(name, name)
+
+
+def submission(identity: Identity, notebook: Path | None, problem: str = "", refused: bool = False) -> Submission:
+    return Submission(identity.student, notebook, problem, refused, identity.name, identity.lms)
 
 
 def readable_name(name: str) -> str:
@@ -97,16 +124,19 @@ def choose(notebooks: list[Path], assignment: str) -> tuple[Path, str]:
 
 def submission_in_folder(entry: Path, assignment: str) -> Submission:
     """The submission in one student's folder (see the choice rule above)."""
-    student = student_of_folder(readable_name(entry.name))
-    notebooks, refused = _notebooks_in(entry)
+    student = identity_of_folder(readable_name(entry.name))
+    try:
+        notebooks, refused = _notebooks_in(entry)
+    except OSError as err:  # a folder this user may not read: that student only, not the batch
+        return submission(student, None, f"the folder cannot be read ({err.strerror or err})")
     if not notebooks and refused:
-        return Submission(student, refused[0], f"{readable_name(refused[0].name)} is a link or not a regular file", True)
+        return submission(student, refused[0], f"{readable_name(refused[0].name)} is a link or not a regular file", True)
     if not notebooks:
-        return Submission(student, None, "the folder holds no notebook")
+        return submission(student, None, "the folder holds no notebook")
     if len(notebooks) == 1:
-        return Submission(student, notebooks[0])
+        return submission(student, notebooks[0])
     chosen, why = choose(notebooks, assignment)
-    return Submission(student, chosen, why)
+    return submission(student, chosen, why)
 
 
 def _candidates(folder: Path, assignment: str, skipped: list) -> list[tuple[int, str, Submission]]:
@@ -123,9 +153,9 @@ def _candidates(folder: Path, assignment: str, skipped: list) -> list[tuple[int,
         elif stem is None:
             skipped.append((name, "not a notebook (.ipynb)" if stat.S_ISREG(mode) else "a link or special file, not a notebook"))
         elif stat.S_ISREG(mode):
-            found.append((0, name, Submission(student_of_file(readable_name(stem)), path)))
+            found.append((0, name, submission(identity_of_file(readable_name(stem)), path)))
         else:
-            found.append((0, name, Submission(student_of_file(readable_name(stem)), path,
+            found.append((0, name, submission(identity_of_file(readable_name(stem)), path,
                                               "the submitted notebook is a link or not a regular file", True)))
     return found
 
@@ -140,11 +170,10 @@ def find_submissions(folder: Path, assignment: str = "") -> Intake:
         by_student.setdefault(candidate[2].student, []).append(candidate)
     for student, candidates in by_student.items():
         kept, *others = sorted(candidates, key=lambda c: (c[0], c[1]))
-        submission = kept[2]
+        chosen = kept[2]
         if others:
             note = f"{len(candidates)} submissions for this student; graded {kept[1]}, not {', '.join(o[1] for o in others)}"
-            submission = Submission(student, submission.notebook, "; ".join(filter(None, [note, submission.problem])),
-                                    submission.refused)
-        intake.submissions.append(submission)
+            chosen = dataclasses.replace(chosen, problem="; ".join(filter(None, [note, chosen.problem])))
+        intake.submissions.append(chosen)
     intake.submissions.sort(key=lambda s: s.student)
     return intake

@@ -13,12 +13,14 @@ Intended wiring in cli.py (`kvmem-grade SUBMISSIONS --chapter N --out OUT --lms 
         write_canvas(args.out, args.lms_assignment or assignment_name(args.chapter), args.lms_points,
                      totals=totals)
     elif args.lms == "moodle":
-        write_moodle(args.out, args.lms_points, totals=totals, submissions=args.submissions)
+        write_moodle(args.out, args.lms_points, totals=totals)
 
-Identity. Canvas downloads are named `<name>_[LATE_]<user id>_<submission id>_<file>`: the user
-id is Canvas's `ID` column. Moodle downloads are folders `<Full Name>_<n>_assignsubmission_file_`:
-`n` is the worksheet's `Identifier` (`Participant <n>`). Without such a name the student ID is
-used (Canvas: as the SIS Login ID, for files named `<login>.ipynb`).
+Identity. The batch records each student under the LMS's own identifier where the download name
+has one (kvmem.grading.intake): Canvas's user id (`<name>_[LATE_]<user id>_<submission id>_<file>`)
+goes into the `ID` column, which Canvas matches students by; Moodle's `Participant <n>` (folders
+`<Full Name>_<n>_assignsubmission_file_`) is the worksheet's `Identifier`. The readable name goes
+into `Student` and `Full name`. Other students' IDs go into Canvas's `SIS Login ID` (for files
+named `<login>.ipynb`) and Moodle's `Full name`, with no identifier.
 
 Importing. Canvas: Grades > Import, the file as it is (a column without an assignment id creates
 a new assignment). Moodle: the assignment needs the feedback types "Offline grading worksheet"
@@ -31,19 +33,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .intake import notebook_stem, readable_name
+from .intake import identity_of_file, identity_of_folder, notebook_stem, readable_name
 from .readback import Unreadable, read_regular_file
 from .reports import csv_cell, write_atomically
 
 RESULT_CAP = 16 * 2**20
-CANVAS_DOWNLOAD = re.compile(r"^(?P<name>.+?)_(?:late_)?(?P<user_id>\d+)_(?P<submission_id>\d+)_(?P<file>.+)$", re.I)
-MOODLE_FOLDER = re.compile(r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_file_?$", re.I)
 CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_HEADER = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum grade",
                  "Grade can be changed", "Last modified (grade)", "Feedback comments"]
@@ -62,6 +60,9 @@ class StudentResult:
     exercises: list = field(default_factory=list)  # dicts: id, kind, points, max_points, passed, justification
     notebook: str | None = None
     notebook_sha256: str = ""
+    name: str = ""
+    lms: str | None = None      # "canvas": student is a Canvas user id; "moodle": a Moodle "Participant <n>";
+                                # None: a batch graded before the intake recorded it
 
 
 def _json(path: Path) -> dict:
@@ -86,7 +87,9 @@ def read_results(out_dir: Path) -> tuple[int, list[StudentResult]]:
             record = {}
         students.append(StudentResult(str(entry["student"]), str(entry.get("status", "")), float(entry.get("total", 0)),
                                       float(entry.get("max_total", 0)), list(entry.get("exercises", [])),
-                                      record.get("notebook"), str(entry.get("notebook_sha256", ""))))
+                                      record.get("notebook"), str(entry.get("notebook_sha256", "")),
+                                      str(entry.get("name") or ""),
+                                      None if entry.get("lms") is None else str(entry["lms"])))
     return int(summary.get("chapter", 0)), students
 
 
@@ -96,33 +99,20 @@ def default_totals(students: list[StudentResult]) -> Totals:
 
 # --- identity -------------------------------------------------------------------------------
 
-def canvas_identity(notebook: str | None) -> tuple[str, str] | None:
-    """(name, Canvas user id) from a Canvas download's file name, or None."""
-    if not notebook:
-        return None
-    stem = notebook_stem(readable_name(Path(notebook).name))
-    match = CANVAS_DOWNLOAD.match(stem or "")
-    return (match["name"], match["user_id"]) if match else None
-
-
-def moodle_identity(path: str | None) -> tuple[str, str] | None:
-    """(full name, participant number) from the nearest Moodle download folder in a path, or None."""
-    for part in reversed(Path(path).parts if path else ()):
-        if match := MOODLE_FOLDER.match(readable_name(part)):
-            return match["name"], match["participant"]
-    return None
-
-
-def moodle_folders(submissions: Path | None) -> dict[str, tuple[str, str]]:
-    """{full name: identity} for every Moodle folder at the top of the submissions folder (this
-    finds the students whose folder held no notebook)."""
-    if not submissions or not Path(submissions).is_dir():
-        return {}
-    found = {}
-    for entry in os.scandir(submissions):
-        if identity := moodle_identity(entry.name):
-            found.setdefault(identity[0], identity)
-    return found
+def lms_identity(s: StudentResult) -> tuple[str, str, str]:
+    """(LMS, its identifier, name) of a student: as the batch recorded them, else (a batch graded
+    before identifiers were recorded) read again from the notebook's download name."""
+    if s.lms is not None:
+        return (s.lms, s.student, s.name or s.student) if s.lms in ("canvas", "moodle") else ("", "", s.name or s.student)
+    path = Path(s.notebook) if s.notebook else None
+    if path is not None:
+        found = identity_of_file(notebook_stem(readable_name(path.name)) or "")
+        if found.lms:
+            return found.lms, found.student, found.name
+        for part in reversed(path.parts[:-1]):
+            if (found := identity_of_folder(readable_name(part))).lms:
+                return found.lms, found.student, found.name
+    return "", "", s.name or s.student
 
 
 # --- the files ------------------------------------------------------------------------------
@@ -152,8 +142,8 @@ def canvas_csv(students: list[StudentResult], assignment: str, points_possible: 
     out_of = points_possible if points_possible is not None else max((m for _, m in totals.values()), default=0)
     rows = [CANVAS_HEADER + [column], ["Points Possible", "", "", "", "", _number(out_of)]]
     for s in students:
-        identity = canvas_identity(s.notebook)
-        name, canvas_id, login = (identity[0], identity[1], "") if identity else (s.student, "", s.student)
+        lms, identifier, name = lms_identity(s)
+        canvas_id, login = (identifier, "") if lms == "canvas" else ("", s.student)
         points, max_points = totals.get(s.student, (s.total, s.max_total))
         score = "" if s.status in NOT_EXPORTED else _number(scaled(points, max_points, out_of))
         rows.append([name, canvas_id, "", login, "", score])
@@ -186,27 +176,25 @@ def feedback_comment(s: StudentResult, total: tuple[float, float]) -> str:
     return comment
 
 
-def moodle_csv(students: list[StudentResult], max_grade: float | None, totals: Totals, now: datetime,
-               identities: dict | None = None) -> str:
+def moodle_csv(students: list[StudentResult], max_grade: float | None, totals: Totals, now: datetime) -> str:
     """Moodle's offline grading worksheet (Identifier, Grade, Feedback comments, ...)."""
     rows = [list(MOODLE_HEADER)]
     for s in students:
-        identity = moodle_identity(s.notebook) or (identities or {}).get(s.student)
-        name, participant = identity if identity else (s.student, "")
+        lms, identifier, name = lms_identity(s)
+        participant = identifier if lms == "moodle" else ""
         points, max_points = totals.get(s.student, (s.total, s.max_total))
         out_of = max_grade if max_grade is not None else max_points
         grade = "" if s.status in NOT_EXPORTED else f"{scaled(points, max_points, out_of):.2f}"
         status = "No submission" if s.status == "no-notebook" else "Submitted for grading"
-        rows.append([f"Participant {participant}" if participant else "", name, "", status, grade, f"{out_of:.2f}",
+        rows.append([participant, name, "", status, grade, f"{out_of:.2f}",
                      "Yes", moodle_date(now), feedback_comment(s, (points, max_points))])
     return csv_text(rows)
 
 
 def write_moodle(out_dir: Path, max_grade: float | None = None, *, totals: Totals | None = None,
-                 submissions: Path | None = None, now: datetime | None = None) -> Path:
+                 now: datetime | None = None) -> Path:
     """Write OUT/moodle.csv, to upload as the assignment's offline grading worksheet."""
     _, students = read_results(out_dir)
-    text = moodle_csv(students, max_grade, totals or default_totals(students), now or datetime.now(timezone.utc),
-                      moodle_folders(submissions))
+    text = moodle_csv(students, max_grade, totals or default_totals(students), now or datetime.now(timezone.utc))
     write_atomically(Path(out_dir) / "moodle.csv", text)
     return Path(out_dir) / "moodle.csv"

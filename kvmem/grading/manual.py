@@ -53,7 +53,7 @@ CSV_CAP = 20 * 2**20
 MAX_ANSWER = 4000        # characters shown of one answer; the rest is cut with a note
 MIN_WORDS = 4            # a justification shorter than this is not a sentence
 EXERCISE_HEADING = re.compile(r"^#{1,6}[^\n]*?\bExercise (\d+\.\d+)", re.M)
-HEADER = ["Student", "Exercise", "Kind", "Answer", "Flags", "Points", "Max points", "Rubric", "Answer ID"]
+HEADER = ["Student", "Exercise", "Kind", "Answer", "Flags", "Points", "Max points", "Rubric", "Answer ID", "Name"]
 
 JUSTIFICATION_RUBRIC: Rubric = (("names the mechanism", 1),)  # for an exercise whose spec has no rubric
 WRITTEN_RUBRIC: Rubric = (("states the result correctly", 1), ("derives or explains it from the chapter's definitions", 1))
@@ -68,6 +68,7 @@ class Answer:
     text: str                 # as the student wrote it (cleaned, cut to MAX_ANSWER)
     flags: list[str] = field(default_factory=list)
     auto: str = ""            # what the autograder said (the choice was right or wrong)
+    name: str = ""            # the student's name from the LMS download ("" : the student ID)
 
     @property
     def rubric(self) -> Rubric:
@@ -126,7 +127,8 @@ def justifications(student: StudentResult) -> list[Answer]:
         if student.status != "ok":
             flags.append(f"not collected: {student.status}")
         auto = "right choice" if exercise.get("passed") else "wrong choice"
-        found.append(Answer(student.student, str(exercise.get("id")), "justification", words, length_flags(words) + flags, auto))
+        found.append(Answer(student.student, str(exercise.get("id")), "justification", words, length_flags(words) + flags, auto,
+                            student.name))
     return found
 
 
@@ -248,7 +250,8 @@ def written_answers(student: StudentResult, prompt_list: list[Prompt], known_ids
         k, where = find_cell(cells, prompt) if cells else (None, [])
         raw = "" if k is None else "\n\n".join([extract(prompt.template, cells[k]["source"])] + added_after(cells, k, known_ids))
         words, cut = shortened(raw)
-        found.append(Answer(student.student, prompt.exercise, "written", words, length_flags(words) + cut + flags + where))
+        found.append(Answer(student.student, prompt.exercise, "written", words, length_flags(words) + cut + flags + where,
+                            name=student.name))
     return found
 
 
@@ -286,7 +289,8 @@ def collect(out_dir: Path, solutions: Path | None = None) -> list[Answer]:
 
 def _row(answer: Answer, points: str = "", flags: list[str] = ()) -> list[str]:
     return [answer.student, f"Exercise {answer.exercise}", answer.kind, answer.text,
-            "; ".join([*answer.flags, *flags]), points, str(answer.max_points), rubric_text(answer.rubric), answer.answer_id]
+            "; ".join([*answer.flags, *flags]), points, str(answer.max_points), rubric_text(answer.rubric), answer.answer_id,
+            answer.name or answer.student]
 
 
 def manual_csv(answers: list[Answer], previous: dict | None = None) -> str:
@@ -313,13 +317,19 @@ PAGE_STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:coll
               ".answer{white-space:pre-wrap;font-family:serif;max-width:60em}.flag{color:#a00}")
 
 
+def student_cell(answer: Answer) -> str:
+    """The student ID, and under it the name from the LMS download where there is one."""
+    named = answer.name and answer.name != answer.student
+    return _esc(answer.student) + (f"<br>{_esc(answer.name)}" if named else "")
+
+
 def exercise_page(exercise: str, answers: list[Answer], model: str = "") -> str:
     """One exercise: the rubric and the model answer, then every student's answer (all student
     text escaped)."""
     rubric = "".join(f"<li>{_esc(c)} ({p} point{'s' * (p != 1)})</li>" for c, p in answers[0].rubric)
     model = f"<h2>Model answer</h2><div class='answer'>{_esc(model)}</div>" if model else ""
     rows = "".join(
-        f"<tr><td>{_esc(a.student)}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"
+        f"<tr><td>{student_cell(a)}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"
         f"<td class='answer'>{_esc(a.text)}</td><td class='flag'>{_esc('; '.join(a.flags))}</td>"
         f"<td>__ / {a.max_points}</td></tr>" for a in answers)
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Exercise {_esc(exercise)}</title>"

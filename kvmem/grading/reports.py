@@ -95,11 +95,13 @@ def markdown(value) -> str:
 
 
 def gradebook_csv(grades, specs) -> str:
-    rows = [["Student ID"] + [f"Exercise {ex.id} ({ex.points})" for ex in specs] + ["Total", "Max points", "Status", "Isolation"]]
+    rows = [["Student ID"] + [f"Exercise {ex.id} ({ex.points})" for ex in specs]
+            + ["Total", "Max points", "Status", "Isolation", "Name"]]
     for grade in grades:
         points = {e.id: e.points for e in grade.exercises}
         rows.append([grade.student] + [f"{points.get(ex.id, 0):g}" for ex in specs]
-                    + [f"{grade.total:g}", str(grade.max_total), grade.status, grade.isolation or ""])
+                    + [f"{grade.total:g}", str(grade.max_total), grade.status, grade.isolation or "",
+                       grade.name or grade.student])
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([[csv_cell(c) for c in row] for row in rows])
     return buffer.getvalue()
@@ -133,9 +135,14 @@ def _detail(grade) -> str:
     return "" if grade.status == "grader-error" else grade.detail
 
 
+def who(grade) -> str:
+    """The student as feedback names them: the name from the LMS download and the student ID."""
+    return f"{grade.name} ({grade.student})" if grade.name and grade.name != grade.student else grade.student
+
+
 def feedback_markdown(grade, chapter: int) -> str:
     esc = markdown
-    lines = [f"# Feedback: chapter {chapter} exercises, {esc(grade.student)}", "",
+    lines = [f"# Feedback: chapter {chapter} exercises, {esc(who(grade))}", "",
              f"**Score: {grade.total:g} / {grade.max_total}** ({_status(grade)})", ""]
     if _detail(grade):
         lines += [f"> {esc(_detail(grade))}", ""]
@@ -160,8 +167,8 @@ def feedback_html(grade, chapter: int) -> str:
     details = "".join(f"<h2>Exercise {esc(e.id)}</h2><ul>{''.join(f'<li>{esc(m)}</li>' for m in e.messages[:5])}</ul>"
                       for e in grade.exercises if not e.passed and grade.status != "grader-error")
     note = f"<blockquote>{esc(_detail(grade))}</blockquote>" if _detail(grade) else ""
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback {esc(grade.student)}</title>"
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback {esc(who(grade))}</title>"
             "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}td,th{padding:.3em 1em;border-bottom:1px solid #ddd}</style>"
-            f"</head><body><h1>Feedback: chapter {chapter} exercises, {esc(grade.student)}</h1>"
+            f"</head><body><h1>Feedback: chapter {chapter} exercises, {esc(who(grade))}</h1>"
             f"<p><strong>Score: {grade.total:g} / {grade.max_total}</strong> ({esc(_status(grade))})</p>{note}"
             f"<table><tr><th>exercise</th><th>points</th><th>result</th></tr>{rows}</table>{details}</body></html>\n")

@@ -2,8 +2,9 @@
 
     python -m kvmem.grading.variant_ids --salt-file SALT STUDENT_ID [STUDENT_ID ...]
 
-prints one line per student: the student ID (as the grader reads it from the file name) and
-the variant ID to give that student, `<student ID>-<6 hex digits of HMAC-SHA256(salt, ID)>`.
+prints one line per student: the student ID (as the grader reads it from the file name: a
+Canvas user id, a Moodle `Participant <n>`, or the file's name; on Gradescope the user's email,
+sid or id in submission_metadata.json, as the zip was built) and the variant ID to give that student, `<student ID>-<6 hex digits of HMAC-SHA256(salt, ID)>`.
 The salt never leaves the instructor: a student knows only their own variant ID, so cannot work
 out a classmate's numbers, and a new salt gives everyone new numbers. The grader, given the same
 salt (`kvmem-grade --salt-file SALT`), makes each student's variant ID from the file name.
