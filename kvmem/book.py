@@ -36,6 +36,7 @@ STYLES = {
     "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
     "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),
     "window_average": dict(label="window average",         color="#ee3377", ls=":",  marker="+"),
+    "hybrid_count": dict(label="summary + window, log count", color="#7b52ae", ls="-", marker="*"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).
