@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmarks.common import RESULTS, log, write_result
 from kvmem import recurrence as R
+from kvmem.book import memory_style
 
 D = 64
 N_VALUES = [1_024, 2_048, 4_096, 8_192, 16_384, 32_768]
@@ -36,10 +37,12 @@ CHUNK_TRIAL_N = 8_192
 GAMMA = 0.999
 BLOCK = 1_024  # query rows per block of the parallel form
 REPEAT = 5
+# one row (RetNet) computed three ways: the row's colour from the book's palette, a line style per form
+# (as in benchmarks/chunk_sizes.py: chunkwise solid with squares, recurrent dotted)
 FORM_STYLES = {
-    "recurrent": dict(color="#d55e00", ls="-", marker="^", label="recurrent (one token at a time)"),
-    "parallel": dict(color="#1b1b1b", ls="--", marker="o", label="parallel (masked n x n matrix)"),
-    "chunkwise": dict(color="#0072b2", ls="-", marker="s", label="chunkwise"),
+    "recurrent": dict(color=memory_style("retnet")["color"], ls=":", marker="^", label="recurrent (one token at a time)"),
+    "parallel": dict(color=memory_style("retnet")["color"], ls="--", marker="o", label="parallel (masked n x n matrix)"),
+    "chunkwise": dict(color=memory_style("retnet")["color"], ls="-", marker="s", label="chunkwise"),
 }
 
 

@@ -38,6 +38,7 @@ STYLES = {
     "window_average": dict(label="window average",         color="#ee3377", ls=":",  marker="+"),
     "mlp_fixed":   dict(label="MLP, first layer fixed",    color="#6b6b00", ls="-.", marker="*"),
     "delta_even":  dict(label="delta rule, squared keys",  color="#0f5e54", ls="--", marker="d"),
+    "hybrid_count": dict(label="summary + window, log count", color="#7b52ae", ls="-", marker="*"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).

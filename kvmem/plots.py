@@ -353,7 +353,7 @@ def plot_tracking(ax, result: dict):
     ax.axvline(result["shift_at"], color="#999999", ls=":", lw=1)
     ax.axhline(0, color="#999999", lw=0.8)
     ax.set_xlabel("position i")
-    ax.set_ylabel("closer to new topic  (cos B - cos A)")
+    ax.set_ylabel("closer to new topic (cos B − cos A)")
     ax.legend(fontsize=8)
     return ax
 

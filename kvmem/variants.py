@@ -72,7 +72,7 @@ DRAWS = {
     "2.5": _token_in_windows,
     "3.2": lambda rng: (rng.integers(0, 6, size=(5, 2)).astype(float),),
     "4.2": lambda rng: (int(rng.choice([10, 20, 25, 50, 80, 100, 200])),),
-    "5.3": lambda rng: (int(rng.integers(19, 61)),),  # 16, 17, 18 give the book's state; CMem full from 19
+    "5.3": lambda rng: (int(rng.integers(19, 61)),),  # 16, 17, 18 give the book's state; 19 on differ
     "5.4": lambda rng: (int(rng.integers(4, 33)), int(rng.choice([128, 256, 512, 1024]))),
     "5.7": _gated_read_inputs,
     "6.2": _memory_size,

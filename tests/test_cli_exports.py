@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
+from kvmem.grading import exercises
 
 NOTEBOOK = "chapter2_cumulative_average.ipynb"
 
@@ -54,10 +55,12 @@ def test_lms_and_manual_exports_from_the_command_line(tmp_path):
     columns = gradebook[0]
     ann = dict(zip(columns, next(r for r in gradebook[1:] if r[0] == "ann")))
     bob = dict(zip(columns, next(r for r in gradebook[1:] if r[0] == "bob")))
-    assert ann["Manual 2.4 justification (1)"] == "1" and ann["Total"] == "10" and ann["Max points"] == "10"
-    assert bob["Manual 2.4 justification (1)"] == "" and bob["Manual pending"] == "1" and bob["Total"] == "0"
+    # out of the automatic points plus every rubric's (a choice's justification, a written answer)
+    most = sum(ex.points + ex.manual_points for ex in exercises(2))
+    assert ann["Manual 2.4 justification (1)"] == "1" and ann["Total"] == "10" and ann["Max points"] == str(most)
+    assert bob["Manual 2.4 justification (1)"] == "" and bob["Manual pending"] == str(sum(bool(ex.rubric) for ex in exercises(2))) and bob["Total"] == "0"
     moodle = {r[1]: r for r in rows(out / "moodle.csv")[1:]}
-    assert moodle["ann"][4:6] == ["10.00", "10.00"]
+    assert moodle["ann"][4:6] == ["10.00", f"{most:.2f}"]
     # the TA's point survives the rewrite of manual.csv that every run does
     kept = {r[0]: r for r in rows(out / "manual.csv")[1:] if r[1] == "Exercise 2.4"}
     assert kept["ann"][header.index("Points")] == "1"

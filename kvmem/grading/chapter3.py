@@ -10,8 +10,8 @@ from .spec import Exercise
 
 
 def _stream(seed: int, n: int = 100_000) -> np.ndarray:
-    """float32 numbers uniform in [0, 1): a plain float32 running mean is off by 1e-7 to 1e-5 here,
-    a compensated or pairwise one by less than 1e-7."""
+    """float32 numbers uniform in [0, 1): a plain float32 running mean is off by more than 1e-7 on
+    49 streams in 50 here, a compensated one by less than 6e-8 (seeds 0..999, measured)."""
     return np.random.default_rng(seed).random(n, dtype=np.float32)
 
 
@@ -38,7 +38,7 @@ EXERCISES = [
         id="3.3", points=2, kind="function", name="stream_mean",
         task="return the mean of a float32 stream, accurate to float32 precision",
         reference=_exact_mean,
-        cases=lambda rng: [(_stream(int(rng.integers(0, 2**31))),) for _ in range(3)],  # a plain running mean passes 1 stream in 200 (measured), so all three almost never
+        cases=lambda rng: [(_stream(int(rng.integers(0, 2**31))),) for _ in range(3)],  # a plain running mean passes about 1 stream in 50 (20 of seeds 0..999, measured), so all three almost never
         visible=[(_stream(0),)],
         rtol=1e-7, atol=0.0,
         wrong=("    mean = np.float32(0)\n"

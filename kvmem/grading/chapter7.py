@@ -89,7 +89,9 @@ EXERCISES = [
                  "B: the newest pair, because the last gradient step was taken on its loss",
                  "C: all pairs equally, because every write has the same strength beta",
                  "D: none of them exactly, because the keys are not orthogonal"),
-        rubric=(("names the mechanism: each later write subtracts beta (S k) k^T along its own key, eroding older pairs; the newest has just been written", 1),),
+        rubric=(("names the mechanism: the newest pair's own gradient step sets S k = v (beta = 1, unit key), while each "
+                 "later write i moves the read of an older key k_j by -beta (S k_i - v_i)(k_i . k_j), so older pairs "
+                 "pile up disturbances (any correct wording of either half earns the point)", 1),),
         wrong='recency_choice = "C"\nrecency_choice_why = "Every pair is written with the same beta."',
     ),
     Exercise(
