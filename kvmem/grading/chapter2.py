@@ -69,4 +69,11 @@ EXERCISES = [
                 ("counts O(n d) for all positions whatever n_c (prefix sums, then one subtraction and division each), against O(n n_c d) summing each window afresh", 1),
                 ("explains the cancellation: S_i near 10^7 is stored to within about 2^-24 * 10^7, about 0.6, so the difference, only about n_c = 4, loses most digits, while a direct sum of 4 keys near 1 keeps about 7", 1)),
     ),
+    Exercise(
+        id="2.8", points=0, kind="written", name="block_length",
+        task="choose the block length of a blocked prefix sum, count its additions, and explain when it is faster",
+        rubric=(("finds R = sqrt(n) = 1,024 from f(R) = R - 1 + n/R and a chain of 2,047 steps against n = 1,048,576", 1),
+                ("counts about 2 n d additions (n d in step 1, n d in step 3, n d / R in step 2) against (n - 1) d for np.cumsum", 1),
+                ("explains that the gain on narrow rows comes from many independent additions per step, not fewer additions, and that wide rows leave no idle time to remove", 1)),
+    ),
 ]
