@@ -496,3 +496,27 @@ def test_gradescope_refuses_a_submitted_link_to_the_hidden_checks(tmp_path):
     assert results["score"] == 0
     text = json.dumps(results)
     assert "hidden_cases" not in text and "SOLUTION" not in text
+
+
+# -- intake: LMS download names --------------------------------------------------------------
+
+@pytest.mark.parametrize("victim, attacker", [
+    # Eve (Moodle participant 99) set her full name to "Eve_7_assignsubmission_file_"
+    ("Ann Lee_7_assignsubmission_file_chapter2.ipynb", "Eve_7_assignsubmission_file__99_assignsubmission_file_nb.ipynb"),
+    # a Canvas name that holds "_<user id>_<submission id>_" (Canvas user 13, named "eve_12_500")
+    ("annlee_12_400_chapter2.ipynb", "eve_12_500_13_501_nb.ipynb"),
+])
+def test_a_download_name_that_holds_another_students_identifier_takes_no_ones_place(tmp_path, victim, attacker):
+    """The shortest reading of such a name was the victim's identifier: the attacker's notebook
+    then replaced the victim's (alphabetical order chose between the two), and the attacker had
+    no row. A name that reads two ways is keyed by the whole name, with no identifier."""
+    from kvmem.grading.intake import find_submissions
+
+    for name in (victim, attacker):
+        (tmp_path / name).write_text("{}")
+    found = {s.student: (s.notebook.name, s.lms, s.problem) for s in find_submissions(tmp_path).submissions}
+    victim_id = "Participant 7" if "assignsubmission" in victim else "12"
+    assert found[victim_id] == (victim, "moodle" if victim_id.startswith("P") else "canvas", "")
+    assert len(found) == 2
+    (attacker_row,) = [row for student, row in found.items() if student != victim_id]
+    assert attacker_row[:2] == (attacker, "")
