@@ -242,6 +242,36 @@ found = [libc.syscall(250, 10, ring, b"user", b"kvmem-redteam", 0) for ring in (
 defended = all(k < 0 for k in found)"""
 
 
+# The request for the hidden cases, forged on the answer pipe by a cell: the grader sends them
+# at once, the cell reads them from the runner's hidden descriptor (sys.argv[2]) and ends the
+# runner with an exit code made of the hidden value, which the feedback quoted.
+FORGED_REQUEST_EXIT_CODE = """import json, os, stat, sys
+hidden_fd = int(sys.argv[2])
+request = ("\\n" + json.dumps({"hidden_inputs": "please"}) + "\\n").encode()
+for fd in range(3, 20):
+    try:
+        if fd != hidden_fd and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, request)
+    except OSError:
+        pass
+data = b""
+while chunk := os.read(hidden_fd, 1 << 16):
+    data += chunk
+import base64, io
+first = json.loads(data)["2.1"][0][0]["npy"]
+os._exit(int(np.load(io.BytesIO(base64.b64decode(first))).ravel()[0]) % 100)"""
+
+# Without forging anything: a cell installs a handler that ends the runner with code 42, and the
+# function, called on a hidden case, signals the runner (its parent) when the input is large.
+SIGNAL_FROM_A_HIDDEN_CALL = """import os, signal
+signal.signal(signal.SIGUSR1, lambda signum, frame: os._exit(42))
+_right = cumulative_average_at
+def cumulative_average_at(keys, i):
+    if np.max(np.abs(keys)) > 4000:
+        os.kill(os.getppid(), signal.SIGUSR1)
+    return _right(keys, i)"""
+
+
 def attacks() -> dict:
     """name -> (notebook text, expected total, expected status)."""
     cells = master_cells()
@@ -255,6 +285,8 @@ def attacks() -> dict:
         "rt06_reads_hidden_inputs": (notebook(after(cells, HIDDEN_LEAK)), FULL, "ok"),
         "rt06b_forges_records_from_a_hidden_call": (notebook(after(cells, HIDDEN_ARGUMENT_FORGERY)), FULL, "ok"),
         "rt07_own_sigalrm_handler": (notebook(after(after(cells, OWN_ALARM_HANDLER), SLOW_LAST_CELL)), FULL, "ok"),
+        "rt08_forged_request_exit_code": (notebook(after(cells, FORGED_REQUEST_EXIT_CODE)), 0, "exit"),
+        "rt08b_exit_code_from_a_hidden_call": (notebook(after(cells, SIGNAL_FROM_A_HIDDEN_CALL)), 0, "exit"),
     }
 
 
@@ -317,6 +349,16 @@ def test_private_hidden_inputs_never_reach_the_feedback(batch):
     forged = (batch["out"] / "feedback" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.md").read_text()
     record = json.loads((batch["out"] / "results" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.json").read_text())
     assert "LEAK" not in forged and str(HIDDEN_MARK) not in forged and "LEAK" not in json.dumps(record)
+
+
+@pytest.mark.parametrize("name", ["rt08_forged_request_exit_code", "rt08b_exit_code_from_a_hidden_call"])
+def test_how_a_runner_ends_after_the_hidden_cases_were_sent_reveals_nothing(batch, name):
+    """The exit code (8 bits chosen by the notebook) or signal of a runner that ended after the
+    grader sent the hidden cases was in the detail, and so in the feedback and every export."""
+    feedback = (batch["out"] / "feedback" / f"{file_stem(name)}.md").read_text()
+    record = (batch["out"] / "results" / f"{file_stem(name)}.json").read_text()
+    for text in (feedback, record):
+        assert "code 42" not in text and "SIGUSR1" not in text, name
 
 
 def test_gradebook_ids_are_distinct_and_show_control_characters(batch):

@@ -443,6 +443,8 @@ def _execute(config: dict, wall_seconds: float, exercise_ids: set[str], send_hid
     answers = parse_answers(bytes(answers_pipe.data), exercise_ids, hidden_from=answers_pipe.line_at)
     if timed_out:
         status, detail = "timeout", f"the notebook ran longer than {wall_seconds:g} s"
+    elif (process.returncode != 0 or not answers.finished) and answers_pipe.line_at is not None:
+        status, detail = HIDDEN_PHASE_FAILURE  # its exit code or signal may be made of a hidden input
     elif process.returncode != 0 or not answers.finished:
         status, detail = _failure_status(process.returncode, bytes(errors_pipe.data))
     else:
@@ -472,6 +474,9 @@ def _kill_user(uid: int, seconds: float = 2.0) -> None:
         if not found:
             return
         time.sleep(0.02)
+
+
+HIDDEN_PHASE_FAILURE = ("exit", "the notebook's process ended while its hidden cases were collected")
 
 
 def _failure_status(code: int, stderr: bytes) -> tuple[str, str]:
