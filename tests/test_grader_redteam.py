@@ -562,3 +562,21 @@ def test_a_download_name_that_holds_another_students_identifier_takes_no_ones_pl
     assert len(found) == 2
     (attacker_row,) = [row for student, row in found.items() if student != victim_id]
     assert attacker_row[:2] == (attacker, "")
+
+
+def test_names_that_differ_only_in_undecodable_bytes_are_two_students(tmp_path):
+    """A zip made on another system (Shift-JIS or cp437 names) holds names that are not UTF-8.
+    Each undecodable byte was shown as U+FFFD, so two such students of the same name length
+    (Shift-JIS あい and うえ here) were one student: one notebook graded, the other student with no row."""
+    from kvmem.grading.intake import find_submissions
+
+    for raw in (b"\x82\xa0\x82\xa2.ipynb", b"\x82\xa4\x82\xa6.ipynb", b"caf\xe9", b"caf\xe8"):
+        path = tmp_path / os.fsdecode(raw)
+        if raw.endswith(b".ipynb"):
+            path.write_text("{}")
+        else:
+            path.mkdir()
+            (path / "nb.ipynb").write_text("{}")
+    found = find_submissions(tmp_path).submissions
+    assert len({s.student for s in found}) == 4 and not any(s.problem for s in found), [(s.student, s.problem) for s in found]
+    assert all(s.student.isprintable() and s.student.encode("utf-8") for s in found)
