@@ -272,6 +272,17 @@ def cumulative_average_at(keys, i):
     return _right(keys, i)"""
 
 
+# A timing channel: called on the hidden case, the function sleeps a time made of its input
+# (here 4 s for 4242.5, within the 5 s an exercise may take) and answers right. The grading's
+# seconds are in results.json and Gradescope's execution_time.
+SLEEP_ON_A_HIDDEN_CALL = """import time
+_right = cumulative_average_at
+def cumulative_average_at(keys, i):
+    if np.max(np.abs(keys)) > 4000:
+        time.sleep(float(np.max(np.abs(keys))) // 1000)
+    return _right(keys, i)"""
+
+
 def attacks() -> dict:
     """name -> (notebook text, expected total, expected status)."""
     cells = master_cells()
@@ -287,6 +298,7 @@ def attacks() -> dict:
         "rt07_own_sigalrm_handler": (notebook(after(after(cells, OWN_ALARM_HANDLER), SLOW_LAST_CELL)), FULL, "ok"),
         "rt08_forged_request_exit_code": (notebook(after(cells, FORGED_REQUEST_EXIT_CODE)), 0, "exit"),
         "rt08b_exit_code_from_a_hidden_call": (notebook(after(cells, SIGNAL_FROM_A_HIDDEN_CALL)), 0, "exit"),
+        "rt08c_sleeps_on_a_hidden_call": (notebook(after(cells, SLEEP_ON_A_HIDDEN_CALL)), FULL, "ok"),
     }
 
 
@@ -359,6 +371,14 @@ def test_how_a_runner_ends_after_the_hidden_cases_were_sent_reveals_nothing(batc
     record = (batch["out"] / "results" / f"{file_stem(name)}.json").read_text()
     for text in (feedback, record):
         assert "code 42" not in text and "SIGUSR1" not in text, name
+
+
+def test_the_time_a_hidden_call_takes_is_not_reported(batch):
+    """The seconds reported are those up to the request for the hidden cases: the 4 s the
+    function slept on the hidden case (and so the hidden value) are not in them."""
+    grade = batch["grades"]["rt08c_sleeps_on_a_hidden_call"]
+    honest = batch["grades"]["rt06_reads_hidden_inputs"]
+    assert grade["seconds"] < 3.5, (grade["seconds"], honest["seconds"])
 
 
 def test_gradebook_ids_are_distinct_and_show_control_characters(batch):
