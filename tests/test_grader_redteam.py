@@ -600,3 +600,28 @@ def test_names_that_differ_only_in_undecodable_bytes_are_two_students(tmp_path):
     found = find_submissions(tmp_path).submissions
     assert len({s.student for s in found}) == 4 and not any(s.problem for s in found), [(s.student, s.problem) for s in found]
     assert all(s.student.isprintable() and s.student.encode("utf-8") for s in found)
+
+
+def test_a_late_request_for_the_hidden_cases_never_touches_a_reused_descriptor():
+    """Without a sandbox a stray process of the notebook may hold the answer pipe and write the
+    request after the run ended and its hidden pipe was closed: the hidden cases were then
+    written to whatever that descriptor number had become (another submission's pipe or job
+    file, in a batch), and it was closed under its owner."""
+    from kvmem.grading.sandbox import _Deferred
+
+    read_end, write_end = os.pipe()
+    send = _Deferred(write_end, b'{"2.1": "hidden"}')
+    send.close()                     # the run is over
+    reused, other_writer = os.pipe()  # another worker's pipe, most often on the same number
+    try:
+        send()                       # the late request
+        time.sleep(0.2)
+        os.fstat(reused)             # still open
+        os.write(other_writer, b"x")
+        assert os.read(reused, 100) == b"x"
+    finally:
+        for fd in (read_end, reused, other_writer):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -349,21 +349,28 @@ class _Drain(threading.Thread):
 
 class _Deferred:
     """Bytes for a pipe, written (in a thread of their own: the reader may never read them all)
-    only when called; `close` closes the pipe if they never were."""
+    only when called; `close` closes the pipe if they never were. Whichever comes first takes
+    the descriptor: a call after `close` (a stray process's late request) does nothing, for
+    the descriptor's number may belong to another submission by then."""
 
     def __init__(self, fd: int, data: bytes):
-        self.fd, self.data, self.started = fd, data, False
+        self.fd, self.data, self.taken, self._lock = fd, data, False, threading.Lock()
+
+    def _take(self) -> bool:
+        with self._lock:
+            taken, self.taken = self.taken, True
+        return not taken
 
     def __call__(self):
-        self.started = True
-        threading.Thread(target=self._write, daemon=True).start()
+        if self._take():
+            threading.Thread(target=self._write, daemon=True).start()
 
     def _write(self):
         with contextlib.suppress(OSError), os.fdopen(self.fd, "wb") as pipe:
             pipe.write(self.data)
 
     def close(self):
-        if not self.started:
+        if self._take():
             os.close(self.fd)
 
 
