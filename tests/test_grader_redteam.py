@@ -625,3 +625,18 @@ def test_a_late_request_for_the_hidden_cases_never_touches_a_reused_descriptor()
                 os.close(fd)
             except OSError:
                 pass
+
+
+def test_a_backslash_in_a_name_cannot_make_it_look_like_another(tmp_path):
+    """IDs are shown escaped ("ann\\nlee" for a line break, "caf\\xe9" for an undecodable byte),
+    and the TA's manual.csv is matched by the ID as shown: a file name that holds a real
+    backslash ("ann\\nlee.ipynb") must not look like the one with a line break, nor take the
+    row of the one with an undecodable byte."""
+    from kvmem.grading.intake import find_submissions
+    from kvmem.grading.reports import text
+
+    for name in (os.fsdecode(b"caf\xe9.ipynb"), "caf\\xe9.ipynb", "ann\nlee.ipynb", "ann\\nlee.ipynb"):
+        (tmp_path / name).write_text("{}")
+    found = find_submissions(tmp_path).submissions
+    assert len({s.student for s in found}) == 4 and len({text(s.student) for s in found}) == 4, \
+        [(s.student, s.problem) for s in found]

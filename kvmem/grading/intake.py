@@ -106,9 +106,10 @@ def submission(identity: Identity, notebook: Path | None, problem: str = "", ref
 
 
 def readable_name(name: str) -> str:
-    """A file name as text, undecodable bytes shown as `\\xe9`: two names that differ only in
-    such bytes (a zip made with Shift-JIS or cp437 names) stay two students."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A file name as text, undecodable bytes shown as `\\xe9` (and a backslash doubled): two
+    names that differ only in such bytes (a zip made with Shift-JIS or cp437 names) stay two
+    students."""
+    return name.replace("\\", "\\\\").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _notebooks_in(folder: Path, depth: int = 0) -> tuple[list[Path], list[Path]]:
