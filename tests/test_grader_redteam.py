@@ -640,3 +640,20 @@ def test_a_backslash_in_a_name_cannot_make_it_look_like_another(tmp_path):
     found = find_submissions(tmp_path).submissions
     assert len({s.student for s in found}) == 4 and len({text(s.student) for s in found}) == 4, \
         [(s.student, s.problem) for s in found]
+
+
+def test_ids_that_differ_in_a_leading_apostrophe_stay_apart_in_the_csv_files():
+    """A CSV cell that a spreadsheet would read as a formula gets a leading apostrophe: the
+    student "=x" was then written as "'=x", exactly as the student "'=x", in the gradebook, the
+    LMS exports and manual.csv, whose rows are matched back by that cell (one student's
+    hand-marked points went to the other)."""
+    from kvmem.grading.manual import Answer, match_rows
+    from kvmem.grading.reports import csv_cell
+
+    students = ["=x", "'=x", "''=x"]
+    assert len({csv_cell(s) for s in students}) == 3
+    answers = [Answer(s, "2.97", "written", "an answer") for s in students]
+    rows = {(csv_cell(s), "2.97", "written"): {"line": k, "Points": str(k)} for k, s in enumerate(students)}
+    matched, problems = match_rows(answers, rows)
+    assert {student: row["Points"] for (student, _, _), row in matched.items()} == {"=x": "0", "'=x": "1", "''=x": "2"}
+    assert not problems
