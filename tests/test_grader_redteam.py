@@ -242,6 +242,47 @@ found = [libc.syscall(250, 10, ring, b"user", b"kvmem-redteam", 0) for ring in (
 defended = all(k < 0 for k in found)"""
 
 
+# The request for the hidden cases, forged on the answer pipe by a cell: the grader sends them
+# at once, the cell reads them from the runner's hidden descriptor (sys.argv[2]) and ends the
+# runner with an exit code made of the hidden value, which the feedback quoted.
+FORGED_REQUEST_EXIT_CODE = """import json, os, stat, sys
+hidden_fd = int(sys.argv[2])
+request = ("\\n" + json.dumps({"hidden_inputs": "please"}) + "\\n").encode()
+for fd in range(3, 20):
+    try:
+        if fd != hidden_fd and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.write(fd, request)
+    except OSError:
+        pass
+data = b""
+while chunk := os.read(hidden_fd, 1 << 16):
+    data += chunk
+import base64, io
+first = json.loads(data)["2.1"][0][0]["npy"]
+os._exit(int(np.load(io.BytesIO(base64.b64decode(first))).ravel()[0]) % 100)"""
+
+# Without forging anything: a cell installs a handler that ends the runner with code 42, and the
+# function, called on a hidden case, signals the runner (its parent) when the input is large.
+SIGNAL_FROM_A_HIDDEN_CALL = """import os, signal
+signal.signal(signal.SIGUSR1, lambda signum, frame: os._exit(42))
+_right = cumulative_average_at
+def cumulative_average_at(keys, i):
+    if np.max(np.abs(keys)) > 4000:
+        os.kill(os.getppid(), signal.SIGUSR1)
+    return _right(keys, i)"""
+
+
+# A timing channel: called on the hidden case, the function sleeps a time made of its input
+# (here 4 s for 4242.5, within the 5 s an exercise may take) and answers right. The grading's
+# seconds are in results.json and Gradescope's execution_time.
+SLEEP_ON_A_HIDDEN_CALL = """import time
+_right = cumulative_average_at
+def cumulative_average_at(keys, i):
+    if np.max(np.abs(keys)) > 4000:
+        time.sleep(float(np.max(np.abs(keys))) // 1000)
+    return _right(keys, i)"""
+
+
 def attacks() -> dict:
     """name -> (notebook text, expected total, expected status)."""
     cells = master_cells()
@@ -255,6 +296,9 @@ def attacks() -> dict:
         "rt06_reads_hidden_inputs": (notebook(after(cells, HIDDEN_LEAK)), FULL, "ok"),
         "rt06b_forges_records_from_a_hidden_call": (notebook(after(cells, HIDDEN_ARGUMENT_FORGERY)), FULL, "ok"),
         "rt07_own_sigalrm_handler": (notebook(after(after(cells, OWN_ALARM_HANDLER), SLOW_LAST_CELL)), FULL, "ok"),
+        "rt08_forged_request_exit_code": (notebook(after(cells, FORGED_REQUEST_EXIT_CODE)), 0, "exit"),
+        "rt08b_exit_code_from_a_hidden_call": (notebook(after(cells, SIGNAL_FROM_A_HIDDEN_CALL)), 0, "exit"),
+        "rt08c_sleeps_on_a_hidden_call": (notebook(after(cells, SLEEP_ON_A_HIDDEN_CALL)), FULL, "ok"),
     }
 
 
@@ -317,6 +361,24 @@ def test_private_hidden_inputs_never_reach_the_feedback(batch):
     forged = (batch["out"] / "feedback" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.md").read_text()
     record = json.loads((batch["out"] / "results" / f"{file_stem('rt06b_forges_records_from_a_hidden_call')}.json").read_text())
     assert "LEAK" not in forged and str(HIDDEN_MARK) not in forged and "LEAK" not in json.dumps(record)
+
+
+@pytest.mark.parametrize("name", ["rt08_forged_request_exit_code", "rt08b_exit_code_from_a_hidden_call"])
+def test_how_a_runner_ends_after_the_hidden_cases_were_sent_reveals_nothing(batch, name):
+    """The exit code (8 bits chosen by the notebook) or signal of a runner that ended after the
+    grader sent the hidden cases was in the detail, and so in the feedback and every export."""
+    feedback = (batch["out"] / "feedback" / f"{file_stem(name)}.md").read_text()
+    record = (batch["out"] / "results" / f"{file_stem(name)}.json").read_text()
+    for text in (feedback, record):
+        assert "code 42" not in text and "SIGUSR1" not in text, name
+
+
+def test_the_time_a_hidden_call_takes_is_not_reported(batch):
+    """The seconds reported are those up to the request for the hidden cases: the 4 s the
+    function slept on the hidden case (and so the hidden value) are not in them."""
+    grade = batch["grades"]["rt08c_sleeps_on_a_hidden_call"]
+    honest = batch["grades"]["rt06_reads_hidden_inputs"]
+    assert grade["seconds"] < 3.5, (grade["seconds"], honest["seconds"])
 
 
 def test_gradebook_ids_are_distinct_and_show_control_characters(batch):
@@ -496,3 +558,102 @@ def test_gradescope_refuses_a_submitted_link_to_the_hidden_checks(tmp_path):
     assert results["score"] == 0
     text = json.dumps(results)
     assert "hidden_cases" not in text and "SOLUTION" not in text
+
+
+# -- intake: LMS download names --------------------------------------------------------------
+
+@pytest.mark.parametrize("victim, attacker", [
+    # Eve (Moodle participant 99) set her full name to "Eve_7_assignsubmission_file_"
+    ("Ann Lee_7_assignsubmission_file_chapter2.ipynb", "Eve_7_assignsubmission_file__99_assignsubmission_file_nb.ipynb"),
+    # a Canvas name that holds "_<user id>_<submission id>_" (Canvas user 13, named "eve_12_500")
+    ("annlee_12_400_chapter2.ipynb", "eve_12_500_13_501_nb.ipynb"),
+])
+def test_a_download_name_that_holds_another_students_identifier_takes_no_ones_place(tmp_path, victim, attacker):
+    """The shortest reading of such a name was the victim's identifier: the attacker's notebook
+    then replaced the victim's (alphabetical order chose between the two), and the attacker had
+    no row. A name that reads two ways is keyed by the whole name, with no identifier."""
+    from kvmem.grading.intake import find_submissions
+
+    for name in (victim, attacker):
+        (tmp_path / name).write_text("{}")
+    found = {s.student: (s.notebook.name, s.lms, s.problem) for s in find_submissions(tmp_path).submissions}
+    victim_id = "Participant 7" if "assignsubmission" in victim else "12"
+    assert found[victim_id] == (victim, "moodle" if victim_id.startswith("P") else "canvas", "")
+    assert len(found) == 2
+    (attacker_row,) = [row for student, row in found.items() if student != victim_id]
+    assert attacker_row[:2] == (attacker, "")
+
+
+def test_names_that_differ_only_in_undecodable_bytes_are_two_students(tmp_path):
+    """A zip made on another system (Shift-JIS or cp437 names) holds names that are not UTF-8.
+    Each undecodable byte was shown as U+FFFD, so two such students of the same name length
+    (Shift-JIS あい and うえ here) were one student: one notebook graded, the other student with no row."""
+    from kvmem.grading.intake import find_submissions
+
+    for raw in (b"\x82\xa0\x82\xa2.ipynb", b"\x82\xa4\x82\xa6.ipynb", b"caf\xe9", b"caf\xe8"):
+        path = tmp_path / os.fsdecode(raw)
+        if raw.endswith(b".ipynb"):
+            path.write_text("{}")
+        else:
+            path.mkdir()
+            (path / "nb.ipynb").write_text("{}")
+    found = find_submissions(tmp_path).submissions
+    assert len({s.student for s in found}) == 4 and not any(s.problem for s in found), [(s.student, s.problem) for s in found]
+    assert all(s.student.isprintable() and s.student.encode("utf-8") for s in found)
+
+
+def test_a_late_request_for_the_hidden_cases_never_touches_a_reused_descriptor():
+    """Without a sandbox a stray process of the notebook may hold the answer pipe and write the
+    request after the run ended and its hidden pipe was closed: the hidden cases were then
+    written to whatever that descriptor number had become (another submission's pipe or job
+    file, in a batch), and it was closed under its owner."""
+    from kvmem.grading.sandbox import _Deferred
+
+    read_end, write_end = os.pipe()
+    send = _Deferred(write_end, b'{"2.1": "hidden"}')
+    send.close()                     # the run is over
+    reused, other_writer = os.pipe()  # another worker's pipe, most often on the same number
+    try:
+        send()                       # the late request
+        time.sleep(0.2)
+        os.fstat(reused)             # still open
+        os.write(other_writer, b"x")
+        assert os.read(reused, 100) == b"x"
+    finally:
+        for fd in (read_end, reused, other_writer):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def test_a_backslash_in_a_name_cannot_make_it_look_like_another(tmp_path):
+    """IDs are shown escaped ("ann\\nlee" for a line break, "caf\\xe9" for an undecodable byte),
+    and the TA's manual.csv is matched by the ID as shown: a file name that holds a real
+    backslash ("ann\\nlee.ipynb") must not look like the one with a line break, nor take the
+    row of the one with an undecodable byte."""
+    from kvmem.grading.intake import find_submissions
+    from kvmem.grading.reports import text
+
+    for name in (os.fsdecode(b"caf\xe9.ipynb"), "caf\\xe9.ipynb", "ann\nlee.ipynb", "ann\\nlee.ipynb"):
+        (tmp_path / name).write_text("{}")
+    found = find_submissions(tmp_path).submissions
+    assert len({s.student for s in found}) == 4 and len({text(s.student) for s in found}) == 4, \
+        [(s.student, s.problem) for s in found]
+
+
+def test_ids_that_differ_in_a_leading_apostrophe_stay_apart_in_the_csv_files():
+    """A CSV cell that a spreadsheet would read as a formula gets a leading apostrophe: the
+    student "=x" was then written as "'=x", exactly as the student "'=x", in the gradebook, the
+    LMS exports and manual.csv, whose rows are matched back by that cell (one student's
+    hand-marked points went to the other)."""
+    from kvmem.grading.manual import Answer, match_rows
+    from kvmem.grading.reports import csv_cell
+
+    students = ["=x", "'=x", "''=x"]
+    assert len({csv_cell(s) for s in students}) == 3
+    answers = [Answer(s, "2.97", "written", "an answer") for s in students]
+    rows = {(csv_cell(s), "2.97", "written"): {"line": k, "Points": str(k)} for k, s in enumerate(students)}
+    matched, problems = match_rows(answers, rows)
+    assert {student: row["Points"] for (student, _, _), row in matched.items()} == {"=x": "0", "'=x": "1", "''=x": "2"}
+    assert not problems

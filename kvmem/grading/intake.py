@@ -9,7 +9,9 @@ Accepted, at the top of the folder:
 - one folder per student, any depth (Moodle: `<Full Name>_<n>_assignsubmission_file_/`: the
   student is `Participant <n>` (the grading worksheet's `Identifier`), shown as `<Full Name>`).
 Each student is known by the LMS's own unique identifier where the download name has one, so two
-students with the same name are never taken for one; the name is kept for people to read.
+students with the same name are never taken for one; the name is kept for people to read. A
+download name that reads two ways (a name or file name that holds `_<n>_assignsubmission_file_`
+or `_<id>_<id>_` again) is known by the whole name, so that it cannot take a classmate's place.
 
 Choice rules (written in the README and in the student's feedback):
 - a folder holding several notebooks: the one whose name contains the assignment's file name
@@ -72,12 +74,23 @@ class Identity:
     lms: str = ""
 
 
+def one_reading(pattern: re.Pattern, stem: str) -> re.Match | None:
+    """The match of a download-name pattern, if the name splits one way only. The student
+    chooses the file's name and may choose their own name: either can hold the pattern again
+    (`Eve_7_assignsubmission_file__99_assignsubmission_file_nb`), and the shortest reading
+    would then take another student's identifier."""
+    match = pattern.match(stem)
+    longest = re.compile(pattern.pattern.replace("(?P<name>.+?)", "(?P<name>.+)", 1), pattern.flags).match(stem)
+    identifiers = lambda m: {k: v for k, v in m.groupdict().items() if k not in ("name", "file")}  # noqa: E731
+    return match if match and identifiers(match) == identifiers(longest) else None
+
+
 def identity_of_file(stem: str) -> Identity:
     """A Canvas download is its user id, a Moodle download `Participant <n>` (both named); any
-    other file is its name."""
-    if match := MOODLE_FILE.match(stem):
+    other file, or a download name that reads two ways, is its name."""
+    if match := one_reading(MOODLE_FILE, stem):
         return Identity(f"Participant {match['participant']}", match["name"], "moodle")
-    if match := CANVAS.match(stem):
+    if match := one_reading(CANVAS, stem):
         return Identity(match["user_id"], match["name"], "canvas")
     return Identity(stem, stem)
 
@@ -93,8 +106,10 @@ def submission(identity: Identity, notebook: Path | None, problem: str = "", ref
 
 
 def readable_name(name: str) -> str:
-    """A file name as text (undecodable bytes shown as U+FFFD)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A file name as text, undecodable bytes shown as `\\xe9` (and a backslash doubled): two
+    names that differ only in such bytes (a zip made with Shift-JIS or cp437 names) stay two
+    students."""
+    return name.replace("\\", "\\\\").encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _notebooks_in(folder: Path, depth: int = 0) -> tuple[list[Path], list[Path]]:

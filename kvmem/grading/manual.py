@@ -440,9 +440,9 @@ def match_rows(answers: list[Answer], rows: dict) -> tuple[dict, list[str]]:
     """{answer key: row}, matching a row's Student cell to the student ID as written (escaped
     or not); problems for rows that match no answer."""
     by_cell = {}
-    for answer in answers:
-        for name in (text(answer.student), csv_cell(answer.student)):
-            by_cell[(name, answer.exercise, answer.kind)] = answer.key
+    for form in (text, csv_cell):  # the cell as written wins over the plain text of another ID
+        for answer in answers:
+            by_cell[(form(answer.student), answer.exercise, answer.kind)] = answer.key
     students = {name for name, _, _ in by_cell}
     matched, problems = {}, []
     for key, row in rows.items():

@@ -84,9 +84,10 @@ def _shown(ch: str) -> str:
 
 
 def csv_cell(value) -> str:
-    """A CSV cell that a spreadsheet never reads as a formula."""
+    """A CSV cell that a spreadsheet never reads as a formula: a leading apostrophe before a
+    formula's first character, and before an apostrophe (so "=x" and "'=x" stay apart)."""
     value = text(value) if isinstance(value, str) else str(value)
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if value.startswith(FORMULA_START + ("'",)) else value
 
 
 def markdown(value) -> str:

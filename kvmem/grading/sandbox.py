@@ -95,7 +95,7 @@ class RunResult:
     detail: str = ""
     cell_errors: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0             # up to the request for the hidden cases, where there is one
     isolation: str = "bwrap"
     hidden: dict = field(default_factory=dict)  # the hidden cases' records, asked for after the answers
 
@@ -314,13 +314,13 @@ def jail_config(mode: str, view: View, limits: Limits, uid: int | None, job_fd: 
 
 class _Drain(threading.Thread):
     """Reads a pipe to its end, keeping the first `cap` bytes (or the last, with tail=True).
-    With `on_line`: the first time the line `on_line[0]` is read, `on_line[1]()` is called and
-    `line_at` is where that line starts in `data`."""
+    With `on_line`: the first time the line `on_line[0]` is read, `on_line[1]()` is called,
+    `line_at` is where that line starts in `data` and `line_time` when it was read."""
 
     def __init__(self, stream, cap: int, tail: bool = False, on_line: tuple[bytes, Callable] | None = None):
         super().__init__(daemon=True)
         self.stream, self.cap, self.tail, self.data = stream, cap, tail, bytearray()
-        self.on_line, self.line_at, self._searched = on_line, None, 0
+        self.on_line, self.line_at, self.line_time, self._searched = on_line, None, None, 0
         self.start()
 
     def run(self):
@@ -343,26 +343,34 @@ class _Drain(threading.Thread):
             self.line_at = found + 1 if found >= 0 else None
         self._searched = len(self.data)
         if self.line_at is not None:
+            self.line_time = time.perf_counter()
             callback()
 
 
 class _Deferred:
     """Bytes for a pipe, written (in a thread of their own: the reader may never read them all)
-    only when called; `close` closes the pipe if they never were."""
+    only when called; `close` closes the pipe if they never were. Whichever comes first takes
+    the descriptor: a call after `close` (a stray process's late request) does nothing, for
+    the descriptor's number may belong to another submission by then."""
 
     def __init__(self, fd: int, data: bytes):
-        self.fd, self.data, self.started = fd, data, False
+        self.fd, self.data, self.taken, self._lock = fd, data, False, threading.Lock()
+
+    def _take(self) -> bool:
+        with self._lock:
+            taken, self.taken = self.taken, True
+        return not taken
 
     def __call__(self):
-        self.started = True
-        threading.Thread(target=self._write, daemon=True).start()
+        if self._take():
+            threading.Thread(target=self._write, daemon=True).start()
 
     def _write(self):
         with contextlib.suppress(OSError), os.fdopen(self.fd, "wb") as pipe:
             pipe.write(self.data)
 
     def close(self):
-        if not self.started:
+        if self._take():
             os.close(self.fd)
 
 
@@ -439,10 +447,13 @@ def _execute(config: dict, wall_seconds: float, exercise_ids: set[str], send_hid
         process.wait()
     for pipe in (answers_pipe, errors_pipe):
         pipe.join(timeout=5)  # without a sandbox a stray process may hold the pipe: do not wait for it
-    seconds = time.perf_counter() - start
+    # Up to the request for the hidden cases: how long they take may be made of their inputs.
+    seconds = (answers_pipe.line_time or time.perf_counter()) - start
     answers = parse_answers(bytes(answers_pipe.data), exercise_ids, hidden_from=answers_pipe.line_at)
     if timed_out:
         status, detail = "timeout", f"the notebook ran longer than {wall_seconds:g} s"
+    elif (process.returncode != 0 or not answers.finished) and answers_pipe.line_at is not None:
+        status, detail = HIDDEN_PHASE_FAILURE  # its exit code or signal may be made of a hidden input
     elif process.returncode != 0 or not answers.finished:
         status, detail = _failure_status(process.returncode, bytes(errors_pipe.data))
     else:
@@ -472,6 +483,9 @@ def _kill_user(uid: int, seconds: float = 2.0) -> None:
         if not found:
             return
         time.sleep(0.02)
+
+
+HIDDEN_PHASE_FAILURE = ("exit", "the notebook's process ended while its hidden cases were collected")
 
 
 def _failure_status(code: int, stderr: bytes) -> tuple[str, str]:
