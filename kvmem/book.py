@@ -36,6 +36,8 @@ STYLES = {
     "quant8":      dict(label="int8 KV cache",             color="#4b4b4b", ls="--", marker="4"),
     "quant4":      dict(label="int4 KV cache",             color="#888888", ls=":",  marker="x"),
     "window_average": dict(label="window average",         color="#ee3377", ls=":",  marker="+"),
+    "linear_identity": dict(label="linear attention, φ(k) = k", color="#c2467a", ls="--", marker="X"),
+    "linear_unit": dict(label="linear attention, φ(k) = k / ‖k‖", color="#5e2a84", ls=":", marker="X"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).
