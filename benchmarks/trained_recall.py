@@ -6,7 +6,7 @@ Every model trains for STEPS steps of Adam with a cosine decay of the rate (from
 SEEDS seeds per (memory, N); at N = 2d, where the study's conclusions rest (the delta rule
 against linear attention, and linear attention's three feature maps), the memories of
 KEY_MEMORIES get KEY_SEEDS seeds. A convergence check trains seeds 0..CHECK_SEEDS-1 of the
-memories of CHECK_MEMORIES at N = 2d for twice the steps and records both accuracies.
+memories of CHECK_MEMORIES at N = 2d for CHECK_FACTOR times the steps and records both accuracies.
 
 Run: python -m benchmarks.trained_recall (or make benchmarks). Trains the jobs on WORKERS
 processes, one BLAS thread each. Finished runs are appended to CHECKPOINT (one JSON per line),
@@ -38,9 +38,10 @@ SEEDS = 10
 KEY_SEEDS = 30
 KEY_MEMORIES = ("linear", "linear_identity", "linear_unit", "delta")
 CHECK_SEEDS = 3
+CHECK_FACTOR = 4
 CHECK_MEMORIES = ("linear", "linear_unit", "delta")
 WORKERS = 2
-CONFIG = dict(vocab_size=80, d_model=16, d=16, steps=800, batch=16, lr=0.03, n_test=256, schedule="cosine")
+CONFIG = dict(vocab_size=80, d_model=16, d=16, steps=400, batch=16, lr=0.03, n_test=256, schedule="cosine")
 CHECKPOINT = Path(os.environ.get("TRAINED_RECALL_CHECKPOINT", RESULTS / ".trained_recall_runs.jsonl"))
 
 
@@ -65,14 +66,18 @@ def summarise(values) -> dict:
 
 
 def all_jobs() -> list[tuple[str, int, int, int]]:
-    """Every (memory, N, seed, steps) in three phases: SEEDS seeds of every memory at every N;
-    the further seeds of KEY_MEMORIES at N = 2d; the convergence check. Within a phase the long
-    jobs come first, so that the workers finish together; an interrupted run leaves whole phases."""
+    """Every (memory, N, seed, steps), seed by seed: seed 0 of every (memory, N), then seed 1, and
+    so on, so that a run stopped early leaves every point with nearly the same number of seeds;
+    after seed SEEDS - 1 come the convergence check and then the further seeds of KEY_MEMORIES
+    at N = 2d. Within a seed the long jobs come first, so that the workers finish together."""
     steps, n_key = CONFIG["steps"], 2 * CONFIG["d"]
-    phases = [[(name, n, seed, steps) for n in SIZES for name in MEMORIES for seed in range(SEEDS)],
-              [(name, n_key, seed, steps) for name in KEY_MEMORIES for seed in range(SEEDS, KEY_SEEDS)],
-              [(name, n_key, seed, 2 * steps) for name in CHECK_MEMORIES for seed in range(CHECK_SEEDS)]]
-    return [job for phase in phases for job in sorted(phase, key=lambda job: -job[1] * job[3])]
+    jobs = []
+    for seed in range(KEY_SEEDS):
+        if seed == SEEDS:
+            jobs += [(name, n_key, s, CHECK_FACTOR * steps) for s in range(CHECK_SEEDS) for name in CHECK_MEMORIES]
+        jobs += sorted(((name, n, seed, steps) for n in SIZES for name in MEMORIES if seed < seeds_for(name, n)),
+                       key=lambda job: -job[1])
+    return jobs
 
 
 def finished_runs() -> list[dict]:
@@ -82,15 +87,15 @@ def finished_runs() -> list[dict]:
     return [r for r in runs if r.get("config") == CONFIG]  # runs of another configuration are ignored
 
 
-def convergence_check(runs: list[dict], name: str, n_pairs: int, steps: int) -> dict:
-    """The held-out accuracy after `steps` and after 2 * steps, seed by seed, for the seeds trained both ways."""
+def convergence_check(runs: list[dict], name: str, n_pairs: int, steps: int, longer: int) -> dict:
+    """The held-out accuracy after `steps` and after `longer` steps, seed by seed, for the seeds trained both ways."""
     def by_seed(n_steps):
         return {r["seed"]: r["accuracy"] for r in runs
                 if r["memory"] == name and r["n_pairs"] == n_pairs and r["steps"] == n_steps}
 
-    short, long = by_seed(steps), by_seed(2 * steps)
+    short, long = by_seed(steps), by_seed(longer)
     seeds = sorted(set(short) & set(long))
-    return {"n_pairs": n_pairs, "seeds": seeds, "steps": [steps, 2 * steps],
+    return {"n_pairs": n_pairs, "seeds": seeds, "steps": [steps, longer],
             "accuracy": [[short[s] for s in seeds], [long[s] for s in seeds]]}
 
 
@@ -154,7 +159,8 @@ def main(train_missing: bool = True) -> dict:
         "accuracy": {name: [summarise(accuracies(name, n)) for n in SIZES] for name in MEMORIES},
         "query_blind": [summarise([query_blind_accuracy(configs[n], seed) for seed in range(KEY_SEEDS)])
                         for n in SIZES],
-        "convergence_check": {name: convergence_check(runs, name, n_key, steps) for name in CHECK_MEMORIES},
+        "convergence_check": {name: convergence_check(runs, name, n_key, steps, CHECK_FACTOR * steps)
+                              for name in CHECK_MEMORIES},
         "runs": runs,
         "seconds": seconds,
         "cpu_seconds": sum(r["cpu_seconds"] for r in runs),
