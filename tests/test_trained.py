@@ -112,6 +112,15 @@ def test_cosine_schedule_falls_from_lr_to_near_zero():
         trained.learning_rate(0.1, 1, 10, "step")
 
 
+def test_feature_maps_match_their_definitions():
+    x = np.array([[[-2.0, 0.0, 3.0]]])
+    np.testing.assert_allclose(trained.feature_map(x, "elu+1"), [[[np.exp(-2.0), 1.0, 4.0]]])
+    np.testing.assert_allclose(trained.feature_map(x, "identity"), x)
+    np.testing.assert_allclose(trained.feature_map(x, "unit"), x / np.sqrt(13.0))
+    with pytest.raises(ValueError, match="unknown feature map 'relu'"):
+        trained.feature_map(x, "relu")
+
+
 def test_unknown_memory_is_named():
     with pytest.raises(ValueError, match="unknown memory 'lstm'"):
         trained.train("lstm", TINY)
