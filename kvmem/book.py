@@ -39,6 +39,8 @@ STYLES = {
     "mlp_fixed":   dict(label="MLP, first layer fixed",    color="#6b6b00", ls="-.", marker="*"),
     "delta_even":  dict(label="delta rule, squared keys",  color="#0f5e54", ls="--", marker="d"),
     "hybrid_count": dict(label="summary + window, log count", color="#7b52ae", ls="-", marker="*"),
+    "linear_identity": dict(label="linear attention, φ(k) = k", color="#c2467a", ls="--", marker="X"),
+    "linear_unit": dict(label="linear attention, φ(k) = k / ‖k‖", color="#5e2a84", ls=":", marker="X"),
 }
 
 #: Colours alone, for bars and scatter plots (the same colours as STYLES).

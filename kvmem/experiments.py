@@ -132,6 +132,12 @@ def transformer_xl_reach(n_layers: int, n_s: int, n_mem: int | None = None) -> n
     return np.stack([shortest, shortest + n_s - 1], axis=1)
 
 
+#: Infini-attention's gate g (the weight of the local read) for chapter 8's window of n_c / 2 = 8
+#: pairs: the best of the grid 0, 0.25, .., 1 on associative recall (d = 32, N = 4..128, tuning
+#: seeds 1000..1009), which chapter 8 reruns and checks; chapter 6 found the same for n_c = 16.
+INFINI_GATE = 0.25
+
+
 def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
     """The memories compared in chapter 8, each with the book's standard settings.
 
@@ -141,7 +147,8 @@ def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
     cache and the quantised caches grow with the sequence; the averages hold one pair; the
     matrix memories hold d x d numbers; Infini-attention gives half the budget to its window.
     The delta rule's beta = 0.1 and the MLP's defaults are the best settings of
-    benchmarks/tune_neural.py (chapter 6), tuned on seeds 1000..1009, apart from the book's 0..29.
+    benchmarks/tune_neural.py (chapter 6), tuned on seeds 1000..1009, apart from the book's 0..29;
+    Infini-attention's gate is INFINI_GATE, tuned the same way for its window here.
     """
     from .cache import FullCache, SlidingWindow
     from .cumavg import CumulativeAverage
@@ -166,7 +173,7 @@ def book_memories(n_c: int = 16) -> dict[str, MemoryFactory]:
         "delta rule": lambda: DeltaRule(beta=0.1),
         "MLP at test time": lambda: MLPMemory(),
         "RNN state": lambda: RNNMemory(d_hidden=64),
-        "Infini-attention": lambda: InfiniAttention(n_c=max(1, n_c // 2)),
+        "Infini-attention": lambda: InfiniAttention(n_c=max(1, n_c // 2), gate=INFINI_GATE),
         "attention sinks + window": lambda: SinkWindow(n_sink=n_sink, n_c=max(1, n_c - n_sink)),
         "heavy hitters (H2O)": lambda: HeavyHitters(budget=max(2, n_c)),
         "int8 KV cache": lambda: QuantisedCache(bits=8, group=n_c),

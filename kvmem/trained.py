@@ -30,7 +30,14 @@ from .neural import DeltaRule, LinearAttention
 from .stats import mean_and_interval
 from .windows import ExponentialAverage
 
-MEMORIES = ("cumavg", "ema", "linear", "delta", "gated_delta", "window", "full")
+MEMORIES = ("cumavg", "ema", "linear", "linear_identity", "linear_unit", "delta", "gated_delta", "window", "full")
+
+#: Linear attention with three feature maps (phi, normalised read?): the read of Katharopoulos et
+#: al. (2020) with phi = elu + 1 and its normaliser; phi(k) = k, the outer-product memory of
+#: chapter 6's capacity study (a normaliser z . phi(q) could be 0); phi(k) = k / ||k||, the unit
+#: keys of the delta rule, so that linear_unit and delta differ only in what they write.
+LINEAR_FEATURE_MAPS = {"linear": ("elu+1", True), "linear_identity": ("identity", False),
+                       "linear_unit": ("unit", False)}
 
 
 # ---- the memory layers: (B, T, d) queries, keys, values -> (B, T, d_v) reads -----------------
@@ -73,11 +80,24 @@ def elu_plus_one(x):
     return anp.where(x > 0, x + 1.0, anp.exp(anp.minimum(x, 0.0)))
 
 
-def linear_attention_layer(queries, keys, values):
-    """o_t = sum_{j<=t} (phi(q_t) . phi(k_j)) v_j / sum_{j<=t} phi(q_t) . phi(k_j) = M_t phi(q_t) / (z_t . phi(q_t))."""
-    scores = elu_plus_one(queries) @ anp.swapaxes(elu_plus_one(keys), 1, 2)
+def feature_map(x, phi: str):
+    """phi(x) along the last axis: 'elu+1', 'identity' or 'unit' (x / ||x||), as in kvmem.neural."""
+    if phi == "elu+1":
+        return elu_plus_one(x)
+    if phi == "identity":
+        return x
+    if phi == "unit":
+        return unit_rows(x)
+    raise ValueError(f"unknown feature map {phi!r}; choose 'elu+1', 'identity' or 'unit'")
+
+
+def linear_attention_layer(queries, keys, values, phi: str = "elu+1", normalise: bool = True):
+    """o_t = sum_{j<=t} (phi(q_t) . phi(k_j)) v_j = M_t phi(q_t), divided by
+    sum_{j<=t} phi(q_t) . phi(k_j) = z_t . phi(q_t) when `normalise`."""
+    scores = feature_map(queries, phi) @ anp.swapaxes(feature_map(keys, phi), 1, 2)
     scores = scores * decay_weights(keys.shape[1])  # causal: future pairs weigh 0
-    return (scores @ values) / anp.sum(scores, axis=2, keepdims=True)
+    reads = scores @ values
+    return reads / anp.sum(scores, axis=2, keepdims=True) if normalise else reads
 
 
 def unit_rows(x):
@@ -137,6 +157,7 @@ class RecallConfig:
     lr: float = 0.01
     ema_beta: float = 0.9
     n_test: int = 256
+    schedule: str = "constant"  # or "cosine": the rate falls from lr to 0 over the steps
 
     @property
     def n_queries(self) -> int:
@@ -180,8 +201,8 @@ def memory_reads(name: str, params: dict, embeddings, config: RecallConfig):
         return cumulative_average_layer(values)
     if name == "ema":
         return exponential_average_layer(values, config.ema_beta)
-    if name == "linear":
-        return linear_attention_layer(queries, keys, values)
+    if name in LINEAR_FEATURE_MAPS:
+        return linear_attention_layer(queries, keys, values, *LINEAR_FEATURE_MAPS[name])
     if name in ("window", "full"):
         return softmax_attention_layer(queries, keys, values, memory_dims(name, config.d).n_c)
     beta = sigmoid(embeddings @ params["w_beta"] + params["b_beta"])
@@ -211,19 +232,32 @@ def recall_accuracy(name: str, params: dict, task: tasks.MQAR, config: RecallCon
     return float(np.mean(guess == task.targets[rows, cols]))
 
 
-def adam(loss_and_grad, params: dict, steps: int, lr: float, b1=0.9, b2=0.999, eps=1e-8):
+def learning_rate(lr: float, t: int, steps: int, schedule: str = "constant") -> float:
+    """The rate of step t = 1..steps: lr throughout ('constant'), or the cosine decay
+    lr (1 + cos(pi (t - 1) / steps)) / 2 from lr at the first step towards 0 at the last ('cosine')."""
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1 + np.cos(np.pi * (t - 1) / steps))
+    raise ValueError(f"unknown schedule {schedule!r}; choose 'constant' or 'cosine'")
+
+
+def adam(loss_and_grad, params: dict, steps: int, lr: float, b1=0.9, b2=0.999, eps=1e-8,
+         schedule: str = "constant"):
     """Adam (Kingma and Ba, 2015): steps along the bias-corrected mean gradient, each entry
-    scaled by its root-mean-square gradient. loss_and_grad(params, step) -> (loss, grads)."""
+    scaled by its root-mean-square gradient, at the rate `learning_rate` gives for each step.
+    loss_and_grad(params, step) -> (loss, grads)."""
     m = {k: np.zeros_like(p) for k, p in params.items()}
     v = {k: np.zeros_like(p) for k, p in params.items()}
     losses = []
     for t in range(1, steps + 1):
         loss, grads = loss_and_grad(params, t)
         losses.append(float(loss))
+        rate = learning_rate(lr, t, steps, schedule)
         for k, g in grads.items():
             m[k] = b1 * m[k] + (1 - b1) * g
             v[k] = b2 * v[k] + (1 - b2) * g**2
-            params[k] = params[k] - lr * (m[k] / (1 - b1**t)) / (np.sqrt(v[k] / (1 - b2**t)) + eps)
+            params[k] = params[k] - rate * (m[k] / (1 - b1**t)) / (np.sqrt(v[k] / (1 - b2**t)) + eps)
     return params, np.array(losses)
 
 
@@ -234,7 +268,8 @@ def train(name: str, config: RecallConfig, seed: int = 0) -> tuple[dict, np.ndar
     rng = np.random.default_rng([seed, 0])  # training stream; the test stream is [seed, 1]
     params = init_params(name, config, rng)
     gradient = value_and_grad(lambda p, task: recall_loss(name, p, task, config))
-    return adam(lambda p, t: gradient(p, config.sample(config.batch, rng)), params, config.steps, config.lr)
+    return adam(lambda p, t: gradient(p, config.sample(config.batch, rng)), params, config.steps, config.lr,
+                schedule=config.schedule)
 
 
 def held_out_accuracy(name: str, params: dict, config: RecallConfig, seed: int = 0) -> float:
@@ -266,7 +301,8 @@ def streaming_twin(name: str, config: RecallConfig, beta: float = 1.0):
     return {
         "cumavg": CumulativeAverage,
         "ema": lambda: ExponentialAverage(config.ema_beta),
-        "linear": lambda: LinearAttention(phi="elu+1"),
+        **{name: (lambda phi=phi, normalise=normalise: LinearAttention(phi=phi, normalise=normalise))
+           for name, (phi, normalise) in LINEAR_FEATURE_MAPS.items()},
         "delta": lambda: DeltaRule(beta=beta, phi="unit"),
         "gated_delta": lambda: DeltaRule(beta=beta, phi="unit"),
         "window": lambda: SlidingWindow(dims.n_c),

@@ -27,11 +27,15 @@ def streamed(make_memory, queries, keys, values):
     (lambda q, k, v: trained.cumulative_average_layer(v), kvmem.CumulativeAverage),
     (lambda q, k, v: trained.exponential_average_layer(v, 0.8), lambda: kvmem.ExponentialAverage(0.8)),
     (trained.linear_attention_layer, lambda: kvmem.LinearAttention(phi="elu+1")),
+    (lambda q, k, v: trained.linear_attention_layer(q, k, v, "identity", normalise=False),
+     lambda: kvmem.LinearAttention(phi="identity", normalise=False)),
+    (lambda q, k, v: trained.linear_attention_layer(q, k, v, "unit", normalise=False),
+     lambda: kvmem.LinearAttention(phi="unit", normalise=False)),
     (lambda q, k, v: trained.delta_rule_layer(q, k, v, np.full((B, T), 0.7)),
      lambda: kvmem.DeltaRule(beta=0.7, phi="unit")),
     (lambda q, k, v: trained.softmax_attention_layer(q, k, v, n_c=3), lambda: kvmem.SlidingWindow(3)),
     (trained.softmax_attention_layer, kvmem.FullCache),
-], ids=["cumavg", "ema", "linear", "delta", "window", "full"])
+], ids=["cumavg", "ema", "linear", "linear_identity", "linear_unit", "delta", "window", "full"])
 def test_batch_layer_equals_the_streaming_memory(qkv, layer, make_memory):
     np.testing.assert_allclose(layer(*qkv), streamed(make_memory, *qkv), rtol=1e-9, atol=1e-10)
 
@@ -92,10 +96,29 @@ def test_state_sizes_match_at_d_squared():
     config = trained.RecallConfig(n_pairs=8, d=16)
     d, T = config.d, config.seq_len
     sizes = {name: trained.state_size(name, config) for name in trained.MEMORIES}
-    for name in ("cumavg", "ema", "delta", "gated_delta", "window"):
+    for name in ("cumavg", "ema", "linear_identity", "linear_unit", "delta", "gated_delta", "window"):
         assert sizes[name] == d * d, name
     assert sizes["linear"] == d * d + d  # the matrix M and the normaliser z
     assert sizes["full"] == T * 2 * d    # every pair of the sequence
+
+
+def test_cosine_schedule_falls_from_lr_to_near_zero():
+    rates = [trained.learning_rate(0.1, t, 100, "cosine") for t in range(1, 101)]
+    assert rates[0] == pytest.approx(0.1)
+    assert rates[50] == pytest.approx(0.05)  # halfway: cos(pi / 2) = 0
+    assert 0 < rates[-1] < 1e-4 and np.all(np.diff(rates) < 0)
+    assert trained.learning_rate(0.1, 37, 100) == 0.1
+    with pytest.raises(ValueError, match="unknown schedule 'step'"):
+        trained.learning_rate(0.1, 1, 10, "step")
+
+
+def test_feature_maps_match_their_definitions():
+    x = np.array([[[-2.0, 0.0, 3.0]]])
+    np.testing.assert_allclose(trained.feature_map(x, "elu+1"), [[[np.exp(-2.0), 1.0, 4.0]]])
+    np.testing.assert_allclose(trained.feature_map(x, "identity"), x)
+    np.testing.assert_allclose(trained.feature_map(x, "unit"), x / np.sqrt(13.0))
+    with pytest.raises(ValueError, match="unknown feature map 'relu'"):
+        trained.feature_map(x, "relu")
 
 
 def test_unknown_memory_is_named():

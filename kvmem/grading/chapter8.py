@@ -107,4 +107,16 @@ EXERCISES = [
                  (np.array([[0.0, 1.0, 2.0, 7.0], [5.0, 5.0, 5.0, 5.0]]), 4, 1)],  # a constant token: s = 0
         wrong="    return x",
     ),
+    Exercise(
+        id="8.7", points=0, kind="written", name="choose_from_measurements",
+        task="choose a memory for a stated need from the chapter's measured numbers, and name its price",
+        rubric=(("chooses the delta rule (or linear attention, with its slow shift named as the cost) and "
+                 "supports it with two measured numbers: recall at N = 32 near 0.98 at 1,024 numbers, and "
+                 "following the topic shift within a token", 1),
+                ("rules out an alternative at the same budget with a measured number: the window's 0.50 "
+                 "(it holds 16 of the 32 pairs), linear attention's tens of tokens to follow the shift, or "
+                 "the MLP's 16 times larger state", 1),
+                ("names the price: recall falls once N passes about d = 32 pairs (0.84 at N = 64, under 0.5 "
+                 "at N = 128, crosstalk), and a fact from long ago is only a trace (cosine about 0.3 at D = 128)", 1)),
+    ),
 ]
