@@ -56,6 +56,15 @@ def test_solution_regions_match_the_specifications(chapter):
 
 
 @pytest.mark.parametrize("chapter", sorted(NOTEBOOKS))
+def test_every_chapter_asks_for_a_written_derivation_or_explanation(chapter):
+    """At least one Markdown answer per chapter, for a teaching assistant to grade by hand with
+    a rubric of two or more criteria."""
+    prompt_list, _ = prompts(SOLUTIONS / NOTEBOOKS[chapter])
+    assert prompt_list, f"chapter {chapter} has no written answer"
+    assert any(len(find(p.exercise.split(" part ")[0]).rubric) >= 2 for p in prompt_list), chapter
+
+
+@pytest.mark.parametrize("chapter", sorted(NOTEBOOKS))
 def test_every_part_graded_by_hand_has_a_rubric_in_its_specification(chapter):
     """Choice justifications and written answers (Markdown answer regions of the master) are
     graded by a teaching assistant against the rubric of their exercise."""
