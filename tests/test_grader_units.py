@@ -291,6 +291,7 @@ def test_csv_cells_never_start_a_formula(cell):
 
 def test_markdown_escapes_student_text_and_file_names_are_safe():
     assert markdown("<b>[x](y)</b> | *z*") == "&lt;b&gt;\\[x\\](y)&lt;/b&gt; \\| \\*z\\*"
+    assert markdown("it's # 1") == "it&#x27;s \\# 1"  # an entity's '#' is not escaped into "&\\#x27;"
     stem = file_stem("../../etc/passwd" + "x" * 300)
     assert "/" not in stem and len(stem) < 60 and stem != file_stem("../../etc/passwd")
 

@@ -92,7 +92,8 @@ def csv_cell(value) -> str:
 
 def markdown(value) -> str:
     """Student text inside Markdown: no markup, no HTML, one line."""
-    return re.sub(r"([\\`*_\[\]|#~])", r"\\\1", html.escape(text(value), quote=True))
+    # Markdown's characters first: the entities html.escape writes (&#x27;) hold a '#' of their own.
+    return html.escape(re.sub(r"([\\`*_\[\]|#~])", r"\\\1", text(value)), quote=True)
 
 
 def gradebook_csv(grades, specs) -> str:
