@@ -14,10 +14,6 @@ erratically slow; one thread measures the algorithms, not the scheduler.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 
 import matplotlib
@@ -26,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from benchmarks.common import RESULTS, log, write_result
+from benchmarks.common import log, on_one_thread, write_result
 from kvmem import recurrence as R
 from kvmem.book import memory_style
 
@@ -125,15 +121,9 @@ def plot(times: dict) -> plt.Figure:
     return fig
 
 
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def main() -> dict:
-    """Run `measure` in a child process whose BLAS uses one thread; return its results."""
-    if all(os.environ.get(k) == v for k, v in ONE_THREAD.items()):
-        return measure()
-    subprocess.run([sys.executable, "-m", "benchmarks.chunkwise"], env=os.environ | ONE_THREAD, check=True)
-    return json.loads((RESULTS / "chunkwise.json").read_text())
+    """Run `measure` with BLAS on one thread (in a child process if need be); return its results."""
+    return on_one_thread("chunkwise", measure)
 
 
 def measure() -> dict:
