@@ -28,6 +28,11 @@ def on_one_thread(name: str, measure) -> dict:
     return json.loads((RESULTS / f"{name}.json").read_text())
 
 
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes (runnable processes), to 2 decimals."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict:
     """The machine the numbers were measured on."""
     cpu = platform.processor() or "unknown"
@@ -46,7 +51,7 @@ def machine() -> dict:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
+        "load_average_1_5_15_min": load_average(),
         "memory_gib": memory_gib,
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
