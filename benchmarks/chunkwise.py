@@ -14,15 +14,13 @@ erratically slow; one thread measures the algorithms, not the scheduler.
 
 from __future__ import annotations
 
-import time
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from benchmarks.common import log, on_one_thread, write_result
+from benchmarks.common import interleaved_times, log, on_one_thread, write_result
 from kvmem import recurrence as R
 from kvmem.book import memory_style
 
@@ -45,12 +43,8 @@ FORM_STYLES = {
 def median_time(fn, repeat: int = REPEAT) -> float:
     """The median of `repeat` runs of fn(), in seconds of this process's CPU time (time.process_time):
     on a shared machine, the time other programs hold the core does not count."""
-    samples = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        samples.append(time.process_time() - start)
-    return float(np.median(samples))
+    cpu, _ = interleaved_times({"fn": fn}, repeat)
+    return float(np.median(cpu["fn"]))
 
 
 def inputs(n: int, seed: int = 0, unit_keys: bool = False):
