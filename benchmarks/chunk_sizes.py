@@ -20,19 +20,14 @@ All forms run on one core (BLAS on one thread, in a child process), as in benchm
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from benchmarks.chunkwise import ONE_THREAD, inputs
-from benchmarks.common import RESULTS, fit_slope, interleaved_times, log, spread, write_result
+from benchmarks.chunkwise import inputs
+from benchmarks.common import fit_slope, interleaved_times, log, on_one_thread, spread, write_result
 from kvmem import recurrence as R
 
 N = 8_192
@@ -123,11 +118,8 @@ def plot(results: dict) -> plt.Figure:
 
 
 def main() -> dict:
-    """Run `measure` in a child process whose BLAS uses one thread; return its results."""
-    if all(os.environ.get(k) == v for k, v in ONE_THREAD.items()):
-        return measure()
-    subprocess.run([sys.executable, "-m", "benchmarks.chunk_sizes"], env=os.environ | ONE_THREAD, check=True)
-    return json.loads((RESULTS / "chunk_sizes.json").read_text())
+    """Run `measure` with BLAS on one thread (in a child process if need be); return its results."""
+    return on_one_thread("chunk_sizes", measure)
 
 
 def measure() -> dict:

@@ -14,19 +14,13 @@ erratically slow; one thread measures the algorithms, not the scheduler.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from benchmarks.common import RESULTS, log, write_result
+from benchmarks.common import interleaved_times, log, on_one_thread, write_result
 from kvmem import recurrence as R
 from kvmem.book import memory_style
 
@@ -49,12 +43,8 @@ FORM_STYLES = {
 def median_time(fn, repeat: int = REPEAT) -> float:
     """The median of `repeat` runs of fn(), in seconds of this process's CPU time (time.process_time):
     on a shared machine, the time other programs hold the core does not count."""
-    samples = []
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        samples.append(time.process_time() - start)
-    return float(np.median(samples))
+    cpu, _ = interleaved_times({"fn": fn}, repeat)
+    return float(np.median(cpu["fn"]))
 
 
 def inputs(n: int, seed: int = 0, unit_keys: bool = False):
@@ -125,15 +115,9 @@ def plot(times: dict) -> plt.Figure:
     return fig
 
 
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def main() -> dict:
-    """Run `measure` in a child process whose BLAS uses one thread; return its results."""
-    if all(os.environ.get(k) == v for k, v in ONE_THREAD.items()):
-        return measure()
-    subprocess.run([sys.executable, "-m", "benchmarks.chunkwise"], env=os.environ | ONE_THREAD, check=True)
-    return json.loads((RESULTS / "chunkwise.json").read_text())
+    """Run `measure` with BLAS on one thread (in a child process if need be); return its results."""
+    return on_one_thread("chunkwise", measure)
 
 
 def measure() -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +14,23 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+# BLAS on one thread, forced (benchmarks/__init__.py only sets a default, and only before numpy loads)
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def on_one_thread(name: str, measure) -> dict:
+    """measure() in this process if its BLAS already runs on one thread, else in a child process
+    `python -m benchmarks.<name>` with ONE_THREAD set; the results it wrote to <name>.json."""
+    if all(os.environ.get(k) == v for k, v in ONE_THREAD.items()):
+        return measure()
+    subprocess.run([sys.executable, "-m", f"benchmarks.{name}"], env=os.environ | ONE_THREAD, check=True)
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def load_average() -> list[float]:
+    """The machine's load average over 1, 5 and 15 minutes (runnable processes), to 2 decimals."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def machine() -> dict:
@@ -32,7 +51,7 @@ def machine() -> dict:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()],
+        "load_average_1_5_15_min": load_average(),
         "memory_gib": memory_gib,
         "system": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),

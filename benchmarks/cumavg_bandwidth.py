@@ -14,8 +14,6 @@ benchmarks.common.interleaved_times); the wall-clock ratios are recorded beside 
 
 from __future__ import annotations
 
-import os
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -23,16 +21,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import kvmem
-from benchmarks.common import REPEATS, interleaved_times, log, spread, write_result
+from benchmarks.common import REPEATS, interleaved_times, load_average, log, spread, write_result
 
 TOTAL = 2**25  # numbers: 256 MiB in float64, 128 MiB in float32
 SHAPES = {"narrow": (TOTAL // 64, 64), "wide": (TOTAL // 16384, 16384)}
 DTYPES = ("float64", "float32")
 TARGETS = {"narrow": 0.2, "wide": 0.4}
-
-
-def load_average() -> list[float]:
-    return [round(a, 2) for a in os.getloadavg()]
 
 
 def measure(shape, dtype) -> dict:

@@ -12,7 +12,6 @@ benchmarks.common.interleaved_times), the same estimator at every N.
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 
 import matplotlib

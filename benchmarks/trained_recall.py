@@ -28,7 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from benchmarks.common import RESULTS, log, write_result
+from benchmarks.common import ONE_THREAD, RESULTS, log, write_result
 from kvmem.book import memory_style
 from kvmem.trained import (MEMORIES, RecallConfig, held_out_accuracy, memory_dims, query_blind_accuracy,
                            state_size, t_interval, train)
@@ -125,7 +125,7 @@ def plot(result: dict):
 def main(train_missing: bool = True) -> dict:
     """Train the jobs not yet in CHECKPOINT (none with train_missing=False), then summarise
     every finished run into results/trained_recall.json."""
-    os.environ.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # read by the workers
+    os.environ.update(ONE_THREAD)  # read by the workers
     done = finished_runs()
     seen = {(r["memory"], r["n_pairs"], r["seed"], r["steps"]) for r in done}
     jobs = [job for job in all_jobs() if job not in seen] if train_missing else []

@@ -19,13 +19,11 @@ writes, seeds 0..29: the chapter's seeds, with settings tuned at 8 facts only).
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 import kvmem
 from benchmarks.common import log, write_result
-from kvmem.experiments import sign_recall_samples
+from kvmem.experiments import grid_scores, sign_recall_samples
 
 D = 32
 N_FACTS = 8
@@ -75,11 +73,7 @@ def main() -> None:
               "checkpoints": CHECKPOINTS, "tuning_seeds": [SEEDS.start, SEEDS.stop - 1], "memories": {}}
     for name, (make, grid) in GRIDS.items():
         log(f"  tuning {name} over {grid}")
-        scores = []
-        for combination in itertools.product(*grid.values()):
-            settings = dict(zip(grid, combination))
-            scores.append({"settings": settings, "accuracy": score(lambda: make(**settings))})
-        scores.sort(key=lambda s: -s["accuracy"])
+        scores = [{"settings": settings, "accuracy": accuracy} for settings, accuracy in grid_scores(make, grid, score)]
         result["memories"][name] = {"grid": grid, "scores": scores, "best": scores[0]["settings"]}
         log(f"  best {name}: {scores[0]}")
     result["facts_sweep"] = {"checkpoints": SWEEP_CHECKPOINTS, "seeds": [REPORT_SEEDS.start, REPORT_SEEDS.stop - 1],

@@ -364,14 +364,20 @@ def tune(make: Callable[..., Memory], grid: dict[str, list], n_pairs, d: int = 3
          seeds=range(1000, 1010)) -> list[tuple[dict, float]]:
     """Every combination of the settings in `grid`, scored by make(**settings)'s recall accuracy
     averaged over n_pairs and seeds; best first. Tune on seeds kept apart from the ones you report."""
+    return grid_scores(make, grid, lambda factory: float(recall_samples({"": factory}, n_pairs, d, seeds)[""].mean()))
+
+
+def grid_scores(make: Callable[..., Memory], grid: dict[str, list],
+                score: Callable[[MemoryFactory], float]) -> list[tuple[dict, float]]:
+    """(settings, score(factory)) for every combination of the settings in `grid`, the factory
+    making make(**settings); best first (equal scores in the grid's order)."""
     import itertools
 
     names = list(grid)
     scored = []
     for combination in itertools.product(*(grid[name] for name in names)):
         settings = dict(zip(names, combination))
-        samples = recall_samples({"": lambda: make(**settings)}, n_pairs, d, seeds)[""]
-        scored.append((settings, float(samples.mean())))
+        scored.append((settings, score(lambda: make(**settings))))
     return sorted(scored, key=lambda pair: -pair[1])
 
 

@@ -48,7 +48,7 @@ from .intake import Submission, _notebooks_in, notebook_stem, readable_name
 from .readback import Unreadable, read_regular_file
 from .reports import text, write_atomically
 from .sandbox import Limits, claim_uids
-from .variant_ids import read_salt, variant_id
+from .variant_ids import read_salt, salt_in, variant_id
 from ..variants import clean_id
 
 # The Python of the base image the README tells instructors to pick on Gradescope's Configure
@@ -384,10 +384,10 @@ def private_salt(source: Path) -> str:
         data = read_regular_file(source / SALT_FILE, 2**20)
     except Unreadable as err:
         raise ValueError(f"the zip's salt ({SALT_FILE}) {err}: build the zip again with --salt-file") from None
-    words = data.decode("utf-8", "replace").split()
-    if not words:
-        raise ValueError(f"the zip's salt ({SALT_FILE}) is empty: build the zip again with --salt-file")
-    return words[0]
+    try:
+        return salt_in(data.decode("utf-8", "replace"), f"the zip's salt ({SALT_FILE})")
+    except ValueError as err:
+        raise ValueError(f"{err}: build the zip again with --salt-file") from None
 
 
 def whose_numbers(root: Path, source: Path, config: dict) -> tuple[str, list[tuple[str, str]]]:

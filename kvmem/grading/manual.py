@@ -43,7 +43,7 @@ from .lms import StudentResult, csv_text, read_results
 from .notebook_code import refuse_json_bombs
 from .notebooks import HIDDEN_TAG, MD_REGION, MD_STUB, student_notebook
 from .readback import Unreadable, read_regular_file
-from .spec import Rubric, rubric_text
+from .spec import Rubric, rubric_item, rubric_text
 from .reports import csv_cell, file_stem, text, write_atomically
 
 REPO = Path(__file__).resolve().parents[2]
@@ -326,7 +326,7 @@ def student_cell(answer: Answer) -> str:
 def exercise_page(exercise: str, answers: list[Answer], model: str = "") -> str:
     """One exercise: the rubric and the model answer, then every student's answer (all student
     text escaped)."""
-    rubric = "".join(f"<li>{_esc(c)} ({p} point{'s' * (p != 1)})</li>" for c, p in answers[0].rubric)
+    rubric = "".join(f"<li>{_esc(rubric_item(c, p))}</li>" for c, p in answers[0].rubric)
     model = f"<h2>Model answer</h2><div class='answer'>{_esc(model)}</div>" if model else ""
     rows = "".join(
         f"<tr><td>{student_cell(a)}</td><td>{_esc(a.kind)}</td><td>{_esc(a.auto)}</td>"

@@ -98,9 +98,14 @@ class Exercise:
         return self.options[option_order(self.id, len(self.options), student_id).index(book_index)][0]
 
 
+def rubric_item(criterion: str, points: int) -> str:
+    """One criterion of a rubric with its points: "criterion (1 point)", "criterion (2 points)"."""
+    return f"{criterion} ({points} point{'s' * (points != 1)})"
+
+
 def rubric_text(rubric: Rubric) -> str:
     """A rubric in one line: "criterion (1 point); criterion (2 points)"."""
-    return "; ".join(f"{criterion} ({points} point{'s' * (points != 1)})" for criterion, points in rubric)
+    return "; ".join(rubric_item(criterion, points) for criterion, points in rubric)
 
 
 def judge(exercise: Exercise, got, args: tuple = (), student_id: str = "") -> tuple[bool, str]:

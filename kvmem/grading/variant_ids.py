@@ -33,11 +33,15 @@ def read_salt(path: Path | None) -> str:
     """The salt in a file (its first word); "" without a file."""
     if path is None:
         return ""
-    lines = path.read_text(encoding="utf-8").split()
-    salt = lines[0] if lines else ""
-    if not salt:
-        raise ValueError(f"the salt file {path} is empty")
-    return salt
+    return salt_in(path.read_text(encoding="utf-8"), f"the salt file {path}")
+
+
+def salt_in(text: str, where: str) -> str:
+    """The salt in the text of a salt file: its first word; a ValueError naming `where` if there is none."""
+    words = text.split()
+    if not words:
+        raise ValueError(f"{where} is empty")
+    return words[0]
 
 
 def main(argv=None) -> int:
