@@ -428,7 +428,7 @@ def finish(job, namespace, inputs, cell_errors, send, np, hidden_fd):
 
 def main(job_fd, hidden_fd):
     global _abandon
-    job = read_job(int(job_fd))
+    job = read_job(job_fd)
     send = sender(prepare(job))
     import numpy as np  # from the sandbox's own view of site-packages
 
@@ -439,13 +439,13 @@ def main(job_fd, hidden_fd):
     builtins.get_ipython = lambda: shell
     builtins.display = display
     cell_errors = []
-    _abandon = lambda: finish(job, namespace, inputs, cell_errors, send, np, int(hidden_fd))
+    _abandon = lambda: finish(job, namespace, inputs, cell_errors, send, np, hidden_fd)
     try:
         run_cells(job["cells"], namespace, job["cell_timeout"], job["notebook_budget"], cell_errors)
     except CellTimeout:  # an alarm in the few instructions between a cell's end and disarm()
         cell_errors.append({"cell": None, "error": "CellTimeout", "message": "the remaining cells were not run"})
-    finish(job, namespace, inputs, cell_errors, send, np, int(hidden_fd))
+    finish(job, namespace, inputs, cell_errors, send, np, hidden_fd)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(int(sys.argv[1]), int(sys.argv[2]))
